@@ -1,0 +1,382 @@
+//! Activity parameters parsed and checked without touching the store. Anything wrong here is
+//! the caller's request (400) and records no activity.
+
+use crate::error::{AppError, Result};
+use quorate_crypto::ApiKeyCurve;
+use quorate_domain::id::parse_id;
+use quorate_proto::intents::{self as wire, ApiKeyParams, UserParams};
+use serde_json::Value;
+
+const MAX_NAME: usize = 256;
+const MAX_ITEMS: usize = 100;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewKey {
+    pub name: String,
+    pub public_key: String,
+    pub curve: ApiKeyCurve,
+    pub expiration_seconds: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    pub name: String,
+    pub email: Option<String>,
+    pub phone_number: Option<String>,
+    pub keys: Vec<NewKey>,
+    pub tag_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    CreateSubOrganization {
+        name: String,
+        root_users: Vec<NewUser>,
+        threshold: u32,
+    },
+    DeleteSubOrganization,
+    CreateUsers(Vec<NewUser>),
+    UpdateUser {
+        user_id: String,
+        name: Option<String>,
+        email: Option<String>,
+        phone_number: Option<String>,
+        tag_ids: Option<Vec<String>>,
+    },
+    DeleteUsers(Vec<String>),
+    CreateUserTag {
+        name: String,
+        user_ids: Vec<String>,
+    },
+    UpdateUserTag {
+        tag_id: String,
+        new_name: Option<String>,
+        add: Vec<String>,
+        remove: Vec<String>,
+    },
+    DeleteUserTags(Vec<String>),
+    CreateApiKeys {
+        user_id: String,
+        keys: Vec<NewKey>,
+    },
+    DeleteApiKeys {
+        user_id: String,
+        key_ids: Vec<String>,
+    },
+}
+
+impl Command {
+    /// Whether executing it changes who can authenticate (users, keys, organizations).
+    pub fn changes_credentials(&self) -> bool {
+        !matches!(
+            self,
+            Command::CreateUserTag { .. }
+                | Command::UpdateUserTag { .. }
+                | Command::DeleteUserTags(_)
+        )
+    }
+}
+
+fn name(field: &str, value: &str) -> Result<String> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(AppError::invalid(format!("`{field}` must not be empty")));
+    }
+    if v.chars().count() > MAX_NAME {
+        return Err(AppError::invalid(format!(
+            "`{field}` is longer than {MAX_NAME} characters"
+        )));
+    }
+    Ok(v.to_string())
+}
+
+fn optional(field: &str, value: &Option<String>) -> Result<Option<String>> {
+    match value.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => name(field, v).map(Some),
+    }
+}
+
+fn ids(field: &str, values: &[String]) -> Result<Vec<String>> {
+    if values.len() > MAX_ITEMS {
+        return Err(AppError::invalid(format!(
+            "`{field}` has more than {MAX_ITEMS} entries"
+        )));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(values.len());
+    for (i, v) in values.iter().enumerate() {
+        let id = parse_id("id", v).map_err(|_| {
+            AppError::invalid(format!(
+                "`{field}[{i}]` must be a UUID, got `{}`",
+                truncate(v)
+            ))
+        })?;
+        if !out.contains(&id) {
+            out.push(id);
+        }
+    }
+    Ok(out)
+}
+
+fn id(field: &str, value: &str) -> Result<String> {
+    parse_id("id", value).map_err(|_| {
+        AppError::invalid(format!(
+            "`{field}` must be a UUID, got `{}`",
+            truncate(value)
+        ))
+    })
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(80).collect()
+}
+
+fn key(field: &str, p: &ApiKeyParams) -> Result<NewKey> {
+    let curve = match p.curve_type.as_deref() {
+        None | Some("") => ApiKeyCurve::P256,
+        Some(c) => ApiKeyCurve::parse_api_str(c).ok_or_else(|| {
+            AppError::invalid(format!(
+                "`{field}.curveType` has unknown value `{}`, expected one of API_KEY_CURVE_P256, API_KEY_CURVE_SECP256K1, API_KEY_CURVE_ED25519",
+                truncate(c)
+            ))
+        })?,
+    };
+    let public_key = quorate_crypto::normalize_public_key(curve, &p.public_key).map_err(|e| {
+        AppError::invalid(format!(
+            "`{field}.publicKey` is not a valid {} public key: {e}",
+            curve.as_api_str()
+        ))
+    })?;
+    let expiration_seconds = match p.expiration_seconds.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(s) => Some(s.parse::<i64>().ok().filter(|v| *v > 0).ok_or_else(|| {
+            AppError::invalid(format!(
+                "`{field}.expirationSeconds` must be a positive integer string, got `{}`",
+                truncate(s)
+            ))
+        })?),
+    };
+    Ok(NewKey {
+        name: name(&format!("{field}.apiKeyName"), &p.api_key_name)?,
+        public_key,
+        curve,
+        expiration_seconds,
+    })
+}
+
+fn keys(field: &str, list: &[ApiKeyParams]) -> Result<Vec<NewKey>> {
+    if list.len() > MAX_ITEMS {
+        return Err(AppError::invalid(format!(
+            "`{field}` has more than {MAX_ITEMS} entries"
+        )));
+    }
+    let out = list
+        .iter()
+        .enumerate()
+        .map(|(i, p)| key(&format!("{field}[{i}]"), p))
+        .collect::<Result<Vec<_>>>()?;
+    for (i, k) in out.iter().enumerate() {
+        if out[..i].iter().any(|o| o.public_key == k.public_key) {
+            return Err(AppError::invalid(format!(
+                "`{field}[{i}].publicKey` is listed twice"
+            )));
+        }
+    }
+    Ok(out)
+}
+
+fn user(field: &str, p: &UserParams) -> Result<NewUser> {
+    if !p.authenticators.is_empty() {
+        return Err(AppError::not_implemented(format!("`{field}.authenticators`: passkey authenticators are not supported yet; register API keys instead")));
+    }
+    if !p.oauth_providers.is_empty() {
+        return Err(AppError::not_implemented(format!(
+            "`{field}.oauthProviders`: OAuth providers are not supported yet"
+        )));
+    }
+    Ok(NewUser {
+        name: name(&format!("{field}.userName"), &p.user_name)?,
+        email: optional(&format!("{field}.userEmail"), &p.user_email)?,
+        phone_number: optional(&format!("{field}.userPhoneNumber"), &p.user_phone_number)?,
+        keys: keys(&format!("{field}.apiKeys"), &p.api_keys)?,
+        tag_ids: ids(&format!("{field}.userTags"), &p.user_tags)?,
+    })
+}
+
+fn users(field: &str, list: &[UserParams]) -> Result<Vec<NewUser>> {
+    if list.is_empty() {
+        return Err(AppError::invalid(format!(
+            "`{field}` must list at least one user"
+        )));
+    }
+    if list.len() > MAX_ITEMS {
+        return Err(AppError::invalid(format!(
+            "`{field}` has more than {MAX_ITEMS} entries"
+        )));
+    }
+    list.iter()
+        .enumerate()
+        .map(|(i, p)| user(&format!("{field}[{i}]"), p))
+        .collect()
+}
+
+fn decode<T: serde::de::DeserializeOwned>(params: Value) -> Result<T> {
+    quorate_proto::decode_value("parameters", params).map_err(AppError::invalid)
+}
+
+/// Parses the parameters of a submit to `path`.
+pub fn parse(path: &str, params: Value) -> Result<Command> {
+    Ok(match path {
+        "create_sub_organization" => {
+            let p: wire::CreateSubOrganizationIntent = decode(params)?;
+            if p.wallet.is_some() {
+                return Err(AppError::not_implemented("`parameters.wallet`: creating a wallet with the sub-organization is not supported yet"));
+            }
+            let root_users = users("parameters.rootUsers", &p.root_users)?;
+            let threshold = u32::try_from(p.root_quorum_threshold).ok().filter(|t| *t >= 1 && (*t as usize) <= root_users.len()).ok_or_else(|| {
+                AppError::invalid(format!("`parameters.rootQuorumThreshold` must be between 1 and the number of root users ({}), got {}", root_users.len(), p.root_quorum_threshold))
+            })?;
+            for (i, u) in root_users.iter().enumerate() {
+                if !u.tag_ids.is_empty() {
+                    return Err(AppError::invalid(format!("`parameters.rootUsers[{i}].userTags`: a new sub-organization has no tags yet")));
+                }
+            }
+            Command::CreateSubOrganization {
+                name: name("parameters.subOrganizationName", &p.sub_organization_name)?,
+                root_users,
+                threshold,
+            }
+        }
+        "delete_sub_organization" => {
+            let _: wire::DeleteSubOrganizationIntent = decode(params)?;
+            Command::DeleteSubOrganization
+        }
+        "create_users" => {
+            let p: wire::CreateUsersIntent = decode(params)?;
+            Command::CreateUsers(users("parameters.users", &p.users)?)
+        }
+        "create_api_only_users" => {
+            let p: wire::CreateApiOnlyUsersIntent = decode(params)?;
+            Command::CreateUsers(users("parameters.apiOnlyUsers", &p.api_only_users)?)
+        }
+        "update_user" => {
+            let p: wire::UpdateUserIntent = decode(params)?;
+            Command::UpdateUser {
+                user_id: id("parameters.userId", &p.user_id)?,
+                name: p
+                    .user_name
+                    .as_deref()
+                    .map(|n| name("parameters.userName", n))
+                    .transpose()?,
+                email: p.user_email.as_deref().map(|e| e.trim().to_string()),
+                phone_number: p.user_phone_number.as_deref().map(|e| e.trim().to_string()),
+                tag_ids: p
+                    .user_tag_ids
+                    .as_deref()
+                    .map(|t| ids("parameters.userTagIds", t))
+                    .transpose()?,
+            }
+        }
+        "delete_users" => {
+            let p: wire::DeleteUsersIntent = decode(params)?;
+            non_empty("parameters.userIds", &p.user_ids)?;
+            Command::DeleteUsers(ids("parameters.userIds", &p.user_ids)?)
+        }
+        "create_user_tag" => {
+            let p: wire::CreateUserTagIntent = decode(params)?;
+            Command::CreateUserTag {
+                name: name("parameters.userTagName", &p.user_tag_name)?,
+                user_ids: ids("parameters.userIds", &p.user_ids)?,
+            }
+        }
+        "update_user_tag" => {
+            let p: wire::UpdateUserTagIntent = decode(params)?;
+            Command::UpdateUserTag {
+                tag_id: id("parameters.userTagId", &p.user_tag_id)?,
+                new_name: p
+                    .new_user_tag_name
+                    .as_deref()
+                    .filter(|n| !n.trim().is_empty())
+                    .map(|n| name("parameters.newUserTagName", n))
+                    .transpose()?,
+                add: ids("parameters.addUserIds", &p.add_user_ids)?,
+                remove: ids("parameters.removeUserIds", &p.remove_user_ids)?,
+            }
+        }
+        "delete_user_tags" => {
+            let p: wire::DeleteUserTagsIntent = decode(params)?;
+            non_empty("parameters.userTagIds", &p.user_tag_ids)?;
+            Command::DeleteUserTags(ids("parameters.userTagIds", &p.user_tag_ids)?)
+        }
+        "create_api_keys" => {
+            let p: wire::CreateApiKeysIntent = decode(params)?;
+            if p.api_keys.is_empty() {
+                return Err(AppError::invalid(
+                    "`parameters.apiKeys` must list at least one key",
+                ));
+            }
+            Command::CreateApiKeys {
+                user_id: id("parameters.userId", &p.user_id)?,
+                keys: keys("parameters.apiKeys", &p.api_keys)?,
+            }
+        }
+        "delete_api_keys" => {
+            let p: wire::DeleteApiKeysIntent = decode(params)?;
+            non_empty("parameters.apiKeyIds", &p.api_key_ids)?;
+            Command::DeleteApiKeys {
+                user_id: id("parameters.userId", &p.user_id)?,
+                key_ids: ids("parameters.apiKeyIds", &p.api_key_ids)?,
+            }
+        }
+        other => {
+            return Err(AppError::not_implemented(format!(
+                "`{other}` is not implemented yet"
+            )))
+        }
+    })
+}
+
+fn non_empty(field: &str, v: &[String]) -> Result<()> {
+    if v.is_empty() {
+        return Err(AppError::invalid(format!("`{field}` must not be empty")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn threshold_is_checked() {
+        let params = json!({"subOrganizationName": "s", "rootQuorumThreshold": 2, "rootUsers": [{"userName": "a", "apiKeys": [], "authenticators": [], "oauthProviders": []}]});
+        let err = parse("create_sub_organization", params).unwrap_err();
+        assert!(
+            err.message.contains("rootQuorumThreshold"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn enum_values_are_named() {
+        let params = json!({"userId": "7d3c4b8e-1f2a-4b5c-9d6e-0a1b2c3d4e5f", "apiKeys": [{"apiKeyName": "k", "publicKey": "00", "curveType": "API_KEY_CURVE_NOPE"}]});
+        let err = parse("create_api_keys", params).unwrap_err();
+        assert!(
+            err.message.contains("`parameters.apiKeys[0].curveType`"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected() {
+        let err = parse("delete_users", json!({"userIds": [], "extra": true})).unwrap_err();
+        assert!(
+            err.message.contains("unknown field `extra`"),
+            "{}",
+            err.message
+        );
+    }
+}

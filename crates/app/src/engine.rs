@@ -1,0 +1,229 @@
+//! The activity engine: every submit becomes a durable activity. Stamp → envelope →
+//! fingerprint dedupe → authenticate → parse → decide → execute and record in one
+//! transaction of the organization → respond only after commit.
+
+use crate::auth::{self, Access, Principal};
+use crate::chain;
+use crate::command::{self, Command};
+use crate::error::{AppError, Result};
+use crate::exec::{self, Ctx, ExecError};
+use crate::App;
+use quorate_crypto::sha256_hex;
+use quorate_domain::{catalog, new_id, Activity, ActivityStatus, Failure};
+use quorate_proto::{ErrorCode, SubmitRequest};
+use quorate_store::{LogEntry, StoreError, StoreTx};
+use serde_json::{json, Value};
+
+/// The outcome of a submit: the activity, and whether policy denied it (answered with 403).
+#[derive(Debug)]
+pub struct Submitted {
+    pub activity: Activity,
+    pub denied: Option<AppError>,
+}
+
+const DENIED: &str = "No policies evaluated to outcome: Allow";
+
+/// How the engine decided.
+enum Decision {
+    Execute,
+    AwaitConsensus,
+    Deny(String),
+}
+
+/// Turnkey's rule without user policies (those arrive with the policy engine): root quorum
+/// members act when the quorum is met by their own approval; anyone else may manage only
+/// their own credentials.
+fn decide(principal: &Principal, cmd: &Command) -> Decision {
+    if principal.is_root {
+        return if principal.organization.root_quorum_threshold <= 1 {
+            Decision::Execute
+        } else {
+            Decision::AwaitConsensus
+        };
+    }
+    let me = principal.key.user_id.as_str();
+    let own_credentials = match cmd {
+        Command::CreateApiKeys { user_id, .. } | Command::DeleteApiKeys { user_id, .. } => {
+            user_id == me
+        }
+        Command::UpdateUser {
+            user_id,
+            tag_ids: None,
+            ..
+        } => user_id == me,
+        _ => false,
+    };
+    if own_credentials {
+        Decision::Execute
+    } else {
+        Decision::Deny(DENIED.to_string())
+    }
+}
+
+pub fn fingerprint(body: &[u8]) -> String {
+    format!("sha256:{}", sha256_hex(body))
+}
+
+impl App {
+    /// Handles `POST /public/v1/submit/{path}`.
+    pub async fn submit(&self, path: &str, body: &[u8], stamp: Option<&str>) -> Result<Submitted> {
+        let (public_key, scheme) = auth::verify_stamp(&self.auth, stamp, body)?;
+        let envelope: SubmitRequest = quorate_proto::decode(body).map_err(AppError::invalid)?;
+        let org_id = quorate_domain::id::parse_id("organizationId", &envelope.organization_id)
+            .map_err(|e| AppError::invalid(e.to_string()))?;
+        let principal = auth::resolve(
+            &self.store,
+            &self.auth,
+            &*self.clock,
+            &public_key,
+            scheme,
+            &org_id,
+            Access::Write,
+        )
+        .await?;
+        let fingerprint = fingerprint(body);
+        // A resubmitted body (the Rust SDK polls this way) returns the stored activity as is.
+        if let Some(existing) = self
+            .store
+            .reader()
+            .await?
+            .find_activity_by_fingerprint(&org_id, &fingerprint)
+            .await?
+        {
+            return Ok(Submitted {
+                activity: existing,
+                denied: None,
+            });
+        }
+        let spec = catalog::spec_for(path, &envelope.activity_type).ok_or_else(|| {
+            let accepted = catalog::types_for_path(path);
+            AppError::invalid(format!(
+                "`type` `{}` is not accepted by /public/v1/submit/{path}; expected one of {}",
+                envelope.activity_type.chars().take(80).collect::<String>(),
+                accepted.join(", ")
+            ))
+        })?;
+        if envelope.timestamp_ms.trim().parse::<u64>().is_err() {
+            return Err(AppError::invalid(format!(
+                "`timestampMs` must be a string of milliseconds since the epoch, got `{}`",
+                envelope.timestamp_ms.chars().take(40).collect::<String>()
+            )));
+        }
+        let cmd = command::parse(path, envelope.parameters.clone())?;
+        let decision = decide(&principal, &cmd);
+
+        let now = self.clock.now_ms();
+        let mut activity = Activity {
+            id: new_id(),
+            organization_id: org_id.clone(),
+            activity_type: spec.activity_type.to_string(),
+            status: ActivityStatus::Pending,
+            fingerprint,
+            intent: json!({ catalog::intent_key(spec.activity_type): envelope.parameters }),
+            result: json!({}),
+            failure: None,
+            votes: Vec::new(),
+            user_id: principal.key.user_id.clone(),
+            created_at: now,
+            updated_at: now,
+        };
+        let mut tx = self.begin(&org_id).await?;
+        if let Some(existing) = tx
+            .find_activity_by_fingerprint(&org_id, &activity.fingerprint)
+            .await?
+        {
+            return Ok(Submitted {
+                activity: existing,
+                denied: None,
+            });
+        }
+        let mut denied = None;
+        match decision {
+            Decision::Deny(reason) => {
+                activity.status = ActivityStatus::Failed;
+                activity.failure = Some(Failure {
+                    code: 7,
+                    message: reason.clone(),
+                    reason: ErrorCode::RequestNotAuthorized.as_str().to_string(),
+                });
+                denied = Some(
+                    AppError::new(
+                        ErrorCode::RequestNotAuthorized,
+                        "You don't have sufficient permissions to take this action",
+                    )
+                    .with_detail(reason),
+                );
+            }
+            Decision::AwaitConsensus => activity.status = ActivityStatus::ConsensusNeeded,
+            Decision::Execute => {
+                let org = tx.get_organization(&org_id).await?.ok_or_else(|| {
+                    AppError::not_found(format!("organization `{org_id}` not found"))
+                })?;
+                let ctx = Ctx {
+                    org: &org,
+                    now,
+                    actor: &principal.key.user_id,
+                };
+                match exec::execute(&mut *tx, &ctx, &cmd).await {
+                    Ok(result) => {
+                        activity.status = ActivityStatus::Completed;
+                        activity.result = json!({ spec.result_key: result });
+                        tx.bump_version(&org_id, now).await?;
+                    }
+                    Err(ExecError::Store(e)) => return Err(e.into()),
+                    Err(ExecError::Failed(code, message)) => {
+                        // Keep nothing the command did; record only the failed activity.
+                        drop(tx);
+                        tx = self.begin(&org_id).await?;
+                        activity.status = ActivityStatus::Failed;
+                        activity.failure = Some(Failure {
+                            code: code.grpc_code(),
+                            message,
+                            reason: code.as_str().to_string(),
+                        });
+                    }
+                }
+            }
+        }
+        record(&mut *tx, &activity).await?;
+        tx.commit().await?;
+        if activity.status == ActivityStatus::Completed && cmd.changes_credentials() {
+            self.auth.invalidate();
+        }
+        metrics::counter!("quorate_activities_total", "type" => activity.activity_type.clone(), "status" => activity.status.as_str()).increment(1);
+        Ok(Submitted { activity, denied })
+    }
+
+    async fn begin(&self, org: &str) -> Result<Box<dyn StoreTx>> {
+        self.store.begin(org).await.map_err(|e| match e {
+            StoreError::NotFound => AppError::not_found(format!("organization `{org}` not found")),
+            other => other.into(),
+        })
+    }
+}
+
+/// Inserts the activity and appends it to the organization's chain.
+pub(crate) async fn record(tx: &mut dyn StoreTx, activity: &Activity) -> Result<(), StoreError> {
+    tx.insert_activity(activity).await?;
+    append(tx, activity).await
+}
+
+pub(crate) async fn append(tx: &mut dyn StoreTx, activity: &Activity) -> Result<(), StoreError> {
+    let head = tx.chain_head().clone();
+    let digest = chain::digest(activity);
+    let seq = head.seq + 1;
+    let entry = LogEntry {
+        organization_id: activity.organization_id.clone(),
+        seq,
+        activity_id: activity.id.clone(),
+        hash: chain::link(&head.hash, seq, &activity.id, &digest),
+        digest,
+        prev_hash: head.hash,
+    };
+    tx.append_log(&entry).await
+}
+
+/// The activity as JSON for clients that want it untyped.
+pub fn activity_json(a: &Activity) -> Value {
+    serde_json::to_value(quorate_proto::Activity::from(a)).unwrap_or(Value::Null)
+}

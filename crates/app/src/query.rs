@@ -1,0 +1,349 @@
+//! Reads of the Turnkey face (`POST /public/v1/query/*`): stamped, resolved with read access
+//! (the organization or its parent), answered from the store.
+
+use crate::auth::{self, Access, Principal};
+use crate::error::{AppError, Result};
+use crate::App;
+use quorate_domain::{id::parse_id, ActivityStatus, TagKind};
+use quorate_proto as wire;
+use quorate_store::{ActivityQuery, Page, StoreError, SubOrgFilter};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// Query paths quorate answers.
+pub const QUERY_PATHS: &[&str] = &[
+    "whoami",
+    "get_organization",
+    "get_organization_configs",
+    "list_suborgs",
+    "get_user",
+    "list_users",
+    "list_user_tags",
+    "get_api_key",
+    "get_api_keys",
+    "get_activity",
+    "list_activities",
+];
+
+fn id(field: &'static str, v: &str) -> Result<String> {
+    parse_id(field, v).map_err(|e| AppError::invalid(e.to_string()))
+}
+
+fn to_value<T: serde::Serialize>(v: T) -> Result<Value> {
+    serde_json::to_value(v)
+        .map_err(|e| AppError::new(quorate_proto::ErrorCode::Internal, e.to_string()))
+}
+
+/// Parses `paginationOptions` (limit "1".."100", default 10; empty cursors mean none).
+fn page(p: Option<&wire::Pagination>) -> Result<Page> {
+    let Some(p) = p else {
+        return Ok(Page {
+            limit: 10,
+            before: None,
+            after: None,
+        });
+    };
+    let limit = match p.limit.as_deref().map(str::trim) {
+        None | Some("") => 10,
+        Some(s) => s
+            .parse::<u32>()
+            .ok()
+            .filter(|l| (1..=100).contains(l))
+            .ok_or_else(|| {
+                AppError::invalid(format!(
+                    "`paginationOptions.limit` must be a string holding 1..100, got `{}`",
+                    s.chars().take(20).collect::<String>()
+                ))
+            })?,
+    };
+    let cursor = |field: &'static str, v: &Option<String>| -> Result<Option<String>> {
+        match v.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(s) => id(field, s).map(Some),
+        }
+    };
+    Ok(Page {
+        limit,
+        before: cursor("paginationOptions.before", &p.before)?,
+        after: cursor("paginationOptions.after", &p.after)?,
+    })
+}
+
+fn bad_cursor(e: StoreError) -> AppError {
+    match e {
+        StoreError::NotFound => {
+            AppError::invalid("`paginationOptions` cursor does not name an item of this listing")
+        }
+        other => other.into(),
+    }
+}
+
+impl App {
+    async fn caller<T: DeserializeOwned>(
+        &self,
+        body: &[u8],
+        stamp: Option<&str>,
+        access: Access,
+        org_of: impl Fn(&T) -> &str,
+    ) -> Result<(T, String, Principal)> {
+        let (public_key, scheme) = auth::verify_stamp(&self.auth, stamp, body)?;
+        let req: T = wire::decode(body).map_err(AppError::invalid)?;
+        let org = id("organizationId", org_of(&req))?;
+        let principal = auth::resolve(
+            &self.store,
+            &self.auth,
+            &*self.clock,
+            &public_key,
+            scheme,
+            &org,
+            access,
+        )
+        .await?;
+        Ok((req, org, principal))
+    }
+
+    /// Handles `POST /public/v1/query/{path}`.
+    pub async fn query(&self, path: &str, body: &[u8], stamp: Option<&str>) -> Result<Value> {
+        match path {
+            "whoami" => {
+                let (_, _, p) = self
+                    .caller::<wire::OrganizationRequest>(body, stamp, Access::Whoami, |r| {
+                        &r.organization_id
+                    })
+                    .await?;
+                to_value(wire::WhoamiResponse {
+                    organization_id: p.organization.id.clone(),
+                    organization_name: p.organization.name.clone(),
+                    user_id: p.key.user_id.clone(),
+                    username: p.user_name.clone(),
+                })
+            }
+            "get_organization" => {
+                let (_, org, _) = self
+                    .caller::<wire::OrganizationRequest>(body, stamp, Access::Read, |r| {
+                        &r.organization_id
+                    })
+                    .await?;
+                let mut r = self.store.reader().await?;
+                let o = r.get_organization(&org).await?.ok_or_else(|| {
+                    AppError::not_found(format!("organization `{org}` not found"))
+                })?;
+                let users = r.list_users(&org).await?;
+                let tags = r.list_tags(&org, TagKind::User).await?;
+                let config = wire::Config::from(&o);
+                to_value(wire::GetOrganizationResponse {
+                    organization_data: wire::OrganizationData {
+                        organization_id: o.id.clone(),
+                        name: o.name.clone(),
+                        users: users.iter().map(wire::User::from).collect(),
+                        policies: Vec::new(),
+                        private_keys: Vec::new(),
+                        invitations: Vec::new(),
+                        tags: tags.iter().map(wire::Tag::from).collect(),
+                        root_quorum: config.quorum,
+                        features: config.features,
+                        wallets: Vec::new(),
+                    },
+                })
+            }
+            "get_organization_configs" => {
+                let (_, org, _) = self
+                    .caller::<wire::OrganizationRequest>(body, stamp, Access::Read, |r| {
+                        &r.organization_id
+                    })
+                    .await?;
+                let o = self
+                    .store
+                    .reader()
+                    .await?
+                    .get_organization(&org)
+                    .await?
+                    .ok_or_else(|| {
+                        AppError::not_found(format!("organization `{org}` not found"))
+                    })?;
+                to_value(wire::GetOrganizationConfigsResponse {
+                    configs: wire::Config::from(&o),
+                })
+            }
+            "list_suborgs" => {
+                let (req, org, _) = self
+                    .caller::<wire::GetSubOrgIdsRequest>(body, stamp, Access::Read, |r| {
+                        &r.organization_id
+                    })
+                    .await?;
+                let value = req.filter_value.clone().unwrap_or_default();
+                let filter = match req.filter_type.as_deref().map(str::trim).unwrap_or("") {
+                    "" => SubOrgFilter::None,
+                    _ if value.is_empty() => return Err(AppError::invalid("`filterValue` is required when `filterType` is set")),
+                    "NAME" => SubOrgFilter::Name(value),
+                    "USERNAME" => SubOrgFilter::Username(value),
+                    "EMAIL" => SubOrgFilter::Email(value),
+                    "PHONE_NUMBER" => SubOrgFilter::PhoneNumber(value),
+                    "PUBLIC_KEY" => SubOrgFilter::PublicKey(value.to_ascii_lowercase()),
+                    "CREDENTIAL_ID" | "OIDC_TOKEN" => SubOrgFilter::Nothing,
+                    other => {
+                        return Err(AppError::invalid(format!(
+                            "`filterType` has unknown value `{}`, expected one of NAME, USERNAME, EMAIL, PHONE_NUMBER, PUBLIC_KEY, CREDENTIAL_ID, OIDC_TOKEN",
+                            other.chars().take(40).collect::<String>()
+                        )))
+                    }
+                };
+                let page = page(req.pagination_options.as_ref())?;
+                let ids = self
+                    .store
+                    .reader()
+                    .await?
+                    .list_sub_organizations(&org, &filter, &page)
+                    .await
+                    .map_err(bad_cursor)?;
+                to_value(wire::GetSubOrgIdsResponse {
+                    organization_ids: ids,
+                })
+            }
+            "get_user" => {
+                let (req, org, _) = self
+                    .caller::<wire::GetUserRequest>(body, stamp, Access::Read, |r| {
+                        &r.organization_id
+                    })
+                    .await?;
+                let user_id = id("userId", &req.user_id)?;
+                let u = self
+                    .store
+                    .reader()
+                    .await?
+                    .get_user(&org, &user_id)
+                    .await?
+                    .ok_or_else(|| AppError::not_found(format!("user `{user_id}` not found")))?;
+                to_value(wire::GetUserResponse {
+                    user: wire::User::from(&u),
+                })
+            }
+            "list_users" => {
+                let (_, org, _) = self
+                    .caller::<wire::OrganizationRequest>(body, stamp, Access::Read, |r| {
+                        &r.organization_id
+                    })
+                    .await?;
+                let users = self.store.reader().await?.list_users(&org).await?;
+                to_value(wire::GetUsersResponse {
+                    users: users.iter().map(wire::User::from).collect(),
+                })
+            }
+            "list_user_tags" => {
+                let (_, org, _) = self
+                    .caller::<wire::OrganizationRequest>(body, stamp, Access::Read, |r| {
+                        &r.organization_id
+                    })
+                    .await?;
+                let tags = self
+                    .store
+                    .reader()
+                    .await?
+                    .list_tags(&org, TagKind::User)
+                    .await?;
+                to_value(wire::ListUserTagsResponse {
+                    user_tags: tags.iter().map(wire::Tag::from).collect(),
+                })
+            }
+            "get_api_key" => {
+                let (req, org, _) = self
+                    .caller::<wire::GetApiKeyRequest>(body, stamp, Access::Read, |r| {
+                        &r.organization_id
+                    })
+                    .await?;
+                let key_id = id("apiKeyId", &req.api_key_id)?;
+                let k = self
+                    .store
+                    .reader()
+                    .await?
+                    .get_api_key(&org, &key_id)
+                    .await?
+                    .ok_or_else(|| AppError::not_found(format!("API key `{key_id}` not found")))?;
+                to_value(wire::GetApiKeyResponse {
+                    api_key: wire::ApiKey::from(&k),
+                })
+            }
+            "get_api_keys" => {
+                let (req, org, _) = self
+                    .caller::<wire::GetApiKeysRequest>(body, stamp, Access::Read, |r| {
+                        &r.organization_id
+                    })
+                    .await?;
+                let user = match req.user_id.as_deref().map(str::trim) {
+                    None | Some("") => None,
+                    Some(u) => Some(id("userId", u)?),
+                };
+                let keys = self
+                    .store
+                    .reader()
+                    .await?
+                    .list_api_keys(&org, user.as_deref())
+                    .await?;
+                to_value(wire::GetApiKeysResponse {
+                    api_keys: keys.iter().map(wire::ApiKey::from).collect(),
+                })
+            }
+            "get_activity" => {
+                let (req, org, _) = self
+                    .caller::<wire::GetActivityRequest>(body, stamp, Access::Read, |r| {
+                        &r.organization_id
+                    })
+                    .await?;
+                let activity_id = id("activityId", &req.activity_id)?;
+                let a = self
+                    .store
+                    .reader()
+                    .await?
+                    .get_activity(&org, &activity_id)
+                    .await?
+                    .ok_or_else(|| {
+                        AppError::not_found(format!("activity `{activity_id}` not found"))
+                    })?;
+                to_value(wire::ActivityResponse {
+                    activity: wire::Activity::from(&a),
+                })
+            }
+            "list_activities" => {
+                let (req, org, _) = self
+                    .caller::<wire::GetActivitiesRequest>(body, stamp, Access::Read, |r| {
+                        &r.organization_id
+                    })
+                    .await?;
+                for (i, s) in req.filter_by_status.iter().enumerate() {
+                    if ActivityStatus::parse(s).is_none() {
+                        return Err(AppError::invalid(format!(
+                            "`filterByStatus[{i}]` has unknown value `{}`",
+                            s.chars().take(60).collect::<String>()
+                        )));
+                    }
+                }
+                for (i, t) in req.filter_by_type.iter().enumerate() {
+                    if !quorate_domain::catalog::is_known_type(t) {
+                        return Err(AppError::invalid(format!(
+                            "`filterByType[{i}]` has unknown value `{}`",
+                            t.chars().take(60).collect::<String>()
+                        )));
+                    }
+                }
+                let query = ActivityQuery {
+                    statuses: req.filter_by_status.clone(),
+                    types: req.filter_by_type.clone(),
+                    page: page(req.pagination_options.as_ref())?,
+                };
+                let list = self
+                    .store
+                    .reader()
+                    .await?
+                    .list_activities(&org, &query)
+                    .await
+                    .map_err(bad_cursor)?;
+                to_value(wire::GetActivitiesResponse {
+                    activities: list.iter().map(wire::Activity::from).collect(),
+                })
+            }
+            other => Err(AppError::not_implemented(format!(
+                "/public/v1/query/{other} is not implemented yet"
+            ))),
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! quorate-domain: identifiers, value types, entities and the activity catalog. No I/O, no async.
+
+pub mod activity;
+pub mod catalog;
+pub mod entity;
+pub mod id;
+pub mod time;
+
+pub use activity::{Activity, ActivityStatus, Failure, Vote};
+pub use catalog::{ActivitySpec, CATALOG};
+pub use entity::{ApiKey, Organization, Tag, TagKind, User};
+pub use id::{new_id, IdError};
+pub use time::{Clock, Millis, SystemClock};

@@ -1,0 +1,245 @@
+//! The OpenAPI document, built from the same tables that route requests, so every served
+//! route is described.
+
+use crate::known_paths;
+use quorate_app::query::QUERY_PATHS;
+use quorate_domain::catalog;
+use quorate_proto::{intents, types as wire, ErrorBody};
+use std::sync::OnceLock;
+use utoipa::openapi::path::{OperationBuilder, PathItemBuilder};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::{
+    ComponentsBuilder, ContentBuilder, HttpMethod, InfoBuilder, OpenApi, OpenApiBuilder,
+    PathsBuilder, Ref, RefOr, Required, ResponseBuilder,
+};
+
+/// (path, request schema, response schema) of every query quorate answers.
+fn query_schema(name: &str) -> (&'static str, &'static str) {
+    match name {
+        "whoami" => ("OrganizationRequest", "WhoamiResponse"),
+        "get_organization" => ("OrganizationRequest", "GetOrganizationResponse"),
+        "get_organization_configs" => ("OrganizationRequest", "GetOrganizationConfigsResponse"),
+        "list_suborgs" => ("GetSubOrgIdsRequest", "GetSubOrgIdsResponse"),
+        "get_user" => ("GetUserRequest", "GetUserResponse"),
+        "list_users" => ("OrganizationRequest", "GetUsersResponse"),
+        "list_user_tags" => ("OrganizationRequest", "ListUserTagsResponse"),
+        "get_api_key" => ("GetApiKeyRequest", "GetApiKeyResponse"),
+        "get_api_keys" => ("GetApiKeysRequest", "GetApiKeysResponse"),
+        "get_activity" => ("GetActivityRequest", "ActivityResponse"),
+        _ => ("GetActivitiesRequest", "GetActivitiesResponse"),
+    }
+}
+
+fn intent_schema(path: &str) -> &'static str {
+    match path {
+        "create_sub_organization" => "CreateSubOrganizationIntent",
+        "delete_sub_organization" => "DeleteSubOrganizationIntent",
+        "create_users" => "CreateUsersIntent",
+        "create_api_only_users" => "CreateApiOnlyUsersIntent",
+        "update_user" => "UpdateUserIntent",
+        "delete_users" => "DeleteUsersIntent",
+        "create_user_tag" => "CreateUserTagIntent",
+        "update_user_tag" => "UpdateUserTagIntent",
+        "delete_user_tags" => "DeleteUserTagsIntent",
+        "create_api_keys" => "CreateApiKeysIntent",
+        _ => "DeleteApiKeysIntent",
+    }
+}
+
+fn json_content(schema: impl Into<RefOr<Schema>>) -> utoipa::openapi::Content {
+    ContentBuilder::new().schema(Some(schema)).build()
+}
+
+fn error_response(desc: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(desc)
+        .content(
+            "application/json",
+            json_content(Ref::from_schema_name("ErrorBody")),
+        )
+        .build()
+}
+
+fn post(
+    op_id: String,
+    summary: String,
+    request: RefOr<Schema>,
+    response: &str,
+) -> utoipa::openapi::PathItem {
+    let op = OperationBuilder::new()
+        .operation_id(Some(op_id))
+        .summary(Some(summary))
+        .request_body(Some(
+            RequestBodyBuilder::new()
+                .content("application/json", json_content(request))
+                .required(Some(Required::True))
+                .build(),
+        ))
+        .response(
+            "200",
+            ResponseBuilder::new()
+                .description("success")
+                .content(
+                    "application/json",
+                    json_content(Ref::from_schema_name(response)),
+                )
+                .build(),
+        )
+        .response("400", error_response("invalid request (code 3)"))
+        .response("401", error_response("missing or invalid stamp (code 16)"))
+        .response("403", error_response("not authorized (code 7)"))
+        .response("404", error_response("not found (code 5)"))
+        .parameter(
+            utoipa::openapi::path::ParameterBuilder::new()
+                .name("X-Stamp")
+                .parameter_in(utoipa::openapi::path::ParameterIn::Header)
+                .required(Required::True)
+                .description(Some(
+                    "base64url JSON {publicKey, scheme, signature} over the exact body",
+                ))
+                .build(),
+        )
+        .build();
+    PathItemBuilder::new()
+        .operation(HttpMethod::Post, op)
+        .build()
+}
+
+fn not_implemented(op_id: String) -> utoipa::openapi::PathItem {
+    let op = OperationBuilder::new()
+        .operation_id(Some(op_id))
+        .summary(Some("Not implemented yet"))
+        .response("501", error_response("NOT_IMPLEMENTED (code 12)"))
+        .build();
+    PathItemBuilder::new()
+        .operation(HttpMethod::Post, op)
+        .build()
+}
+
+fn get(op_id: &str, summary: &str) -> utoipa::openapi::PathItem {
+    let op = OperationBuilder::new()
+        .operation_id(Some(op_id))
+        .summary(Some(summary))
+        .response("200", ResponseBuilder::new().description("success").build())
+        .build();
+    PathItemBuilder::new()
+        .operation(HttpMethod::Get, op)
+        .build()
+}
+
+/// The document.
+pub fn document() -> OpenApi {
+    let mut paths = PathsBuilder::new();
+    for name in known_paths::QUERY {
+        let path = format!("/public/v1/query/{name}");
+        let item = if QUERY_PATHS.contains(name) {
+            let (req, resp) = query_schema(name);
+            post(
+                format!("query_{name}"),
+                format!("Query `{name}`"),
+                Ref::from_schema_name(req).into(),
+                resp,
+            )
+        } else {
+            not_implemented(format!("query_{name}"))
+        };
+        paths = paths.path(path, item);
+    }
+    for name in known_paths::SUBMIT {
+        let path = format!("/public/v1/submit/{name}");
+        let types = catalog::types_for_path(name);
+        let item = if types.is_empty() {
+            not_implemented(format!("submit_{name}"))
+        } else {
+            let body = ObjectBuilder::new()
+                .property(
+                    "type",
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .enum_values(Some(types.clone())),
+                )
+                .required("type")
+                .property(
+                    "timestampMs",
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .description(Some("milliseconds since the epoch, as a string")),
+                )
+                .required("timestampMs")
+                .property(
+                    "organizationId",
+                    ObjectBuilder::new().schema_type(Type::String),
+                )
+                .required("organizationId")
+                .property("parameters", Ref::from_schema_name(intent_schema(name)))
+                .required("parameters")
+                .property(
+                    "generateAppProofs",
+                    ObjectBuilder::new().schema_type(Type::Boolean),
+                )
+                .build();
+            post(
+                format!("submit_{name}"),
+                format!("Submit `{}`", types.join(" | ")),
+                Schema::Object(body).into(),
+                "ActivityResponse",
+            )
+        };
+        paths = paths.path(path, item);
+    }
+    paths = paths
+        .path("/health", get("health", "Process is up"))
+        .path("/ready", get("ready", "Store is reachable"))
+        .path("/metrics", get("metrics", "Prometheus metrics"))
+        .path("/openapi.json", get("openapi", "This document"));
+    let components = ComponentsBuilder::new()
+        .schema_from::<ErrorBody>()
+        .schema_from::<wire::OrganizationRequest>()
+        .schema_from::<wire::GetUserRequest>()
+        .schema_from::<wire::GetApiKeyRequest>()
+        .schema_from::<wire::GetApiKeysRequest>()
+        .schema_from::<wire::GetActivityRequest>()
+        .schema_from::<wire::GetActivitiesRequest>()
+        .schema_from::<wire::GetSubOrgIdsRequest>()
+        .schema_from::<wire::WhoamiResponse>()
+        .schema_from::<wire::GetOrganizationResponse>()
+        .schema_from::<wire::GetOrganizationConfigsResponse>()
+        .schema_from::<wire::GetSubOrgIdsResponse>()
+        .schema_from::<wire::GetUserResponse>()
+        .schema_from::<wire::GetUsersResponse>()
+        .schema_from::<wire::ListUserTagsResponse>()
+        .schema_from::<wire::GetApiKeyResponse>()
+        .schema_from::<wire::GetApiKeysResponse>()
+        .schema_from::<wire::ActivityResponse>()
+        .schema_from::<wire::GetActivitiesResponse>()
+        .schema_from::<intents::CreateSubOrganizationIntent>()
+        .schema_from::<intents::DeleteSubOrganizationIntent>()
+        .schema_from::<intents::CreateUsersIntent>()
+        .schema_from::<intents::CreateApiOnlyUsersIntent>()
+        .schema_from::<intents::UpdateUserIntent>()
+        .schema_from::<intents::DeleteUsersIntent>()
+        .schema_from::<intents::CreateUserTagIntent>()
+        .schema_from::<intents::UpdateUserTagIntent>()
+        .schema_from::<intents::DeleteUserTagsIntent>()
+        .schema_from::<intents::CreateApiKeysIntent>()
+        .schema_from::<intents::DeleteApiKeysIntent>()
+        .build();
+    OpenApiBuilder::new()
+        .info(InfoBuilder::new().title("quorate").version(env!("CARGO_PKG_VERSION")).description(Some("Turnkey-compatible API of quorate. Errors: google.rpc.Status with a TurnkeyErrorDetail.")).build())
+        .paths(paths.build())
+        .components(Some(components))
+        .build()
+}
+
+/// The document as JSON bytes, built once.
+pub fn document_json() -> Vec<u8> {
+    static DOC: OnceLock<Vec<u8>> = OnceLock::new();
+    DOC.get_or_init(|| {
+        document()
+            .to_json()
+            .map(String::into_bytes)
+            .unwrap_or_default()
+    })
+    .clone()
+}

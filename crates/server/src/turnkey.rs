@@ -1,0 +1,131 @@
+//! The Turnkey-compatible routes: `POST /public/v1/query/{name}` and
+//! `POST /public/v1/submit/{name}`. Handlers read the raw body (the stamp covers its exact
+//! bytes) and hand it to the app.
+
+use crate::error::{json_response, ApiError};
+use crate::{known_paths, AppState, MAX_BODY};
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderName, Method, StatusCode};
+use axum::response::Response;
+use axum::routing::post;
+use axum::Router;
+use quorate_app::query::QUERY_PATHS;
+use quorate_app::AppError;
+use quorate_domain::catalog;
+use quorate_proto::ErrorCode;
+use tower_http::cors::{Any, CorsLayer};
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/public/v1/query/{name}", post(query))
+        .route("/public/v1/submit/{name}", post(submit))
+}
+
+/// Browser SDKs send the stamp in custom headers, which needs a CORS preflight.
+pub(crate) fn cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::POST, Method::GET, Method::OPTIONS])
+        .allow_headers([
+            HeaderName::from_static("content-type"),
+            HeaderName::from_static("x-stamp"),
+            HeaderName::from_static("x-stamp-webauthn"),
+            HeaderName::from_static("x-stamp-attested"),
+            HeaderName::from_static("x-client-version"),
+        ])
+}
+
+async fn read_body(body: Body) -> Result<axum::body::Bytes, ApiError> {
+    axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
+        ApiError(AppError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("request body is larger than {MAX_BODY} bytes or could not be read"),
+        ))
+    })
+}
+
+fn stamp(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    if headers.contains_key("x-stamp-webauthn") || headers.contains_key("x-stamp-attested") {
+        if !headers.contains_key("x-stamp") {
+            return Err(ApiError(AppError::not_implemented("passkey (`X-Stamp-WebAuthn`) and attested stamps are not supported yet; stamp with an API key (`X-Stamp`)")));
+        }
+    }
+    match headers.get("x-stamp") {
+        None => Ok(None),
+        Some(v) => v.to_str().map(|s| Some(s.trim().to_string())).map_err(|_| {
+            ApiError(AppError::new(
+                ErrorCode::StampMalformed,
+                "`X-Stamp` header is not valid ASCII",
+            ))
+        }),
+    }
+}
+
+async fn query(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    if !QUERY_PATHS.contains(&name.as_str()) {
+        return Err(unknown("query", &name, known_paths::QUERY));
+    }
+    let stamp = stamp(&headers)?;
+    let body = read_body(body).await?;
+    let value = state.app.query(&name, &body, stamp.as_deref()).await?;
+    let bytes = serde_json::to_vec(&value)
+        .map_err(|e| ApiError(AppError::new(ErrorCode::Internal, e.to_string())))?;
+    Ok(json_response(StatusCode::OK, bytes))
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    if !catalog::implemented_paths().any(|p| p == name) {
+        return Err(unknown("submit", &name, known_paths::SUBMIT));
+    }
+    let stamp = stamp(&headers)?;
+    let body = read_body(body).await?;
+    // Run to completion even if the client goes away: an activity is recorded whole or not at all,
+    // and is never abandoned halfway through its transaction.
+    let app = state.app.clone();
+    let submitted = tokio::spawn(async move { app.submit(&name, &body, stamp.as_deref()).await })
+        .await
+        .map_err(|e| {
+            ApiError(AppError::new(
+                ErrorCode::Internal,
+                format!("activity task failed: {e}"),
+            ))
+        })??;
+    if let Some(denied) = submitted.denied {
+        let detail = denied.detail.clone().unwrap_or_default();
+        return Err(ApiError(denied.with_detail(format!(
+            "{detail} (activity {})",
+            submitted.activity.id
+        ))));
+    }
+    let body = quorate_proto::ActivityResponse {
+        activity: quorate_proto::Activity::from(&submitted.activity),
+    };
+    let bytes = serde_json::to_vec(&body)
+        .map_err(|e| ApiError(AppError::new(ErrorCode::Internal, e.to_string())))?;
+    Ok(json_response(StatusCode::OK, bytes))
+}
+
+fn unknown(kind: &str, name: &str, known: &[&str]) -> ApiError {
+    let shown: String = name.chars().take(100).collect();
+    if known.contains(&name) {
+        ApiError(AppError::not_implemented(format!(
+            "/public/v1/{kind}/{shown} is not implemented by this quorate version"
+        )))
+    } else {
+        ApiError(AppError::new(
+            ErrorCode::RouteNotFound,
+            format!("no route for `/public/v1/{kind}/{shown}`"),
+        ))
+    }
+}

@@ -1,0 +1,128 @@
+//! What differs between SQLite and PostgreSQL: connecting, migrations and how writers lock.
+
+use crate::{Result, StoreError};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+use std::str::FromStr;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Result<Self> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(StoreError::Other(format!(
+                "unsupported database url scheme in `{}` (use sqlite: or postgres:)",
+                redact_url(url)
+            )))
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+
+    /// The statement that takes the organization's write lock and reads its chain head.
+    pub(crate) fn lock_org_sql(self) -> &'static str {
+        match self {
+            // SQLite has one writer at a time (an in-process mutex), so a plain read suffices.
+            Backend::Sqlite => {
+                "SELECT chain_seq, chain_head FROM organizations WHERE id = $1 AND deleted_at IS NULL"
+            }
+            Backend::Postgres => {
+                "SELECT chain_seq, chain_head FROM organizations WHERE id = $1 AND deleted_at IS NULL FOR UPDATE"
+            }
+        }
+    }
+}
+
+/// Hides a password in a database URL for messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+pub(crate) async fn connect(url: &str, backend: Backend) -> Result<AnyPool> {
+    sqlx::any::install_default_drivers();
+    let options = AnyConnectOptions::from_str(url)
+        .map_err(|e| StoreError::Other(format!("invalid database url: {e}")))?;
+    let pool = match backend {
+        Backend::Sqlite => {
+            AnyPoolOptions::new()
+                .max_connections(8)
+                .min_connections(1)
+                .acquire_timeout(Duration::from_secs(10))
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        // WAL: readers never block the writer. NORMAL sync in WAL mode keeps
+                        // every committed transaction across a process crash; FULL (set with
+                        // QUORATE_SQLITE_SYNCHRONOUS=FULL) also across power loss.
+                        let sync = std::env::var("QUORATE_SQLITE_SYNCHRONOUS")
+                            .ok()
+                            .filter(|s| s.eq_ignore_ascii_case("full"))
+                            .map_or("NORMAL", |_| "FULL");
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute(format!("PRAGMA synchronous = {sync}").as_str())
+                            .await?;
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        Ok(())
+                    })
+                })
+                .connect_with(options)
+                .await
+        }
+        Backend::Postgres => {
+            AnyPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await
+        }
+    }
+    .map_err(|e| StoreError::Unavailable(format!("cannot connect to {}: {e}", backend.as_str())))?;
+    Ok(pool)
+}
+
+pub(crate) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<()> {
+    let migrator = match backend {
+        Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+        Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
+    };
+    migrator
+        .run(pool)
+        .await
+        .map_err(|e| StoreError::Other(format!("migration failed: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(redact_url("sqlite:///tmp/x.db"), "sqlite:///tmp/x.db");
+    }
+}

@@ -1,0 +1,165 @@
+//! quorate-store: the one `Store` trait, its SQL implementation for SQLite (default) and
+//! PostgreSQL, embedded migrations per backend, and the conformance suite both must pass.
+//!
+//! Above this crate nobody names sqlx: driver errors become [`StoreError`].
+
+mod dialect;
+mod rows;
+mod sql;
+
+use async_trait::async_trait;
+use quorate_domain::{Activity, ApiKey, Millis, Organization, Tag, TagKind, User};
+
+pub use dialect::Backend;
+pub use sql::SqlStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    #[error("store error: {0}")]
+    Other(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The head of an organization's activity hash chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainHead {
+    pub seq: i64,
+    pub hash: String,
+}
+
+/// One entry of an organization's append-only activity log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEntry {
+    pub organization_id: String,
+    pub seq: i64,
+    pub activity_id: String,
+    /// Digest of the activity record as written by this entry.
+    pub digest: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// A page request over an ordered listing; cursors are ids of listed items.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Page {
+    pub limit: u32,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ActivityQuery {
+    pub statuses: Vec<String>,
+    pub types: Vec<String>,
+    pub page: Page,
+}
+
+/// How `list_suborgs` narrows its result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubOrgFilter {
+    None,
+    Name(String),
+    Username(String),
+    Email(String),
+    PhoneNumber(String),
+    PublicKey(String),
+    /// Filters on credentials quorate does not hold yet (authenticators, OIDC): matches nothing.
+    Nothing,
+}
+
+/// Reads. Implemented by the store itself and by an open transaction (which sees its own writes).
+#[async_trait]
+pub trait Reader: Send {
+    async fn get_organization(&mut self, id: &str) -> Result<Option<Organization>>;
+    async fn get_user(&mut self, org: &str, id: &str) -> Result<Option<User>>;
+    async fn list_users(&mut self, org: &str) -> Result<Vec<User>>;
+    async fn get_api_key(&mut self, org: &str, id: &str) -> Result<Option<ApiKey>>;
+    /// Live keys of the organization, optionally of one user.
+    async fn list_api_keys(&mut self, org: &str, user: Option<&str>) -> Result<Vec<ApiKey>>;
+    /// Every key ever registered with this public key, deleted ones included.
+    async fn find_api_keys_by_public_key(&mut self, public_key: &str) -> Result<Vec<ApiKey>>;
+    async fn get_tag(&mut self, org: &str, id: &str) -> Result<Option<Tag>>;
+    async fn list_tags(&mut self, org: &str, kind: TagKind) -> Result<Vec<Tag>>;
+    async fn get_activity(&mut self, org: &str, id: &str) -> Result<Option<Activity>>;
+    async fn find_activity_by_fingerprint(
+        &mut self,
+        org: &str,
+        fingerprint: &str,
+    ) -> Result<Option<Activity>>;
+    /// Newest first. An unknown cursor is `NotFound`.
+    async fn list_activities(&mut self, org: &str, query: &ActivityQuery) -> Result<Vec<Activity>>;
+    /// Direct, live sub-organizations, oldest first. An unknown cursor is `NotFound`.
+    async fn list_sub_organizations(
+        &mut self,
+        parent: &str,
+        filter: &SubOrgFilter,
+        page: &Page,
+    ) -> Result<Vec<String>>;
+}
+
+/// The store: reads on pooled connections, and organization-serialized write transactions.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    fn backend(&self) -> Backend;
+    /// Cheap round trip, for readiness.
+    async fn ping(&self) -> Result<()>;
+    /// A connection for reads.
+    async fn reader(&self) -> Result<Box<dyn Reader + '_>>;
+    /// The id of the root organization, once `init` has run.
+    async fn root_organization_id(&self) -> Result<Option<String>>;
+    /// Opens a write transaction that creates the root organization (fails with `Conflict` when
+    /// the store is already initialised).
+    async fn begin_init(&self) -> Result<Box<dyn StoreTx>>;
+    /// Opens a write transaction holding `org`'s lock: writes of one organization are
+    /// serialized, different organizations proceed in parallel (where the backend allows).
+    async fn begin(&self, org: &str) -> Result<Box<dyn StoreTx>>;
+    async fn list_organization_ids(&self) -> Result<Vec<String>>;
+    async fn list_log(&self, org: &str) -> Result<Vec<LogEntry>>;
+    /// The organization's current chain head (deleted organizations included).
+    async fn chain_head(&self, org: &str) -> Result<ChainHead>;
+    /// Every activity of an organization (for log verification), oldest first.
+    async fn list_all_activities(&self, org: &str) -> Result<Vec<Activity>>;
+}
+
+/// An open write transaction. Dropping it without `commit` rolls back.
+#[async_trait]
+pub trait StoreTx: Reader {
+    /// The chain head of the locked organization (zero/empty for a fresh store in `begin_init`).
+    fn chain_head(&self) -> &ChainHead;
+    async fn set_meta(&mut self, key: &str, value: &str) -> Result<()>;
+    /// Inserts an organization with its genesis chain head.
+    async fn insert_organization(&mut self, org: &Organization, chain_head: &str) -> Result<()>;
+    async fn mark_organization_deleted(&mut self, id: &str, at: Millis) -> Result<()>;
+    async fn set_root_quorum(
+        &mut self,
+        org: &str,
+        threshold: u32,
+        user_ids: &[String],
+    ) -> Result<()>;
+    async fn insert_user(&mut self, user: &User) -> Result<()>;
+    async fn update_user(&mut self, user: &User) -> Result<()>;
+    /// Soft-deletes the user and their keys, and removes their tag memberships.
+    async fn delete_user(&mut self, org: &str, id: &str, at: Millis) -> Result<()>;
+    async fn insert_api_key(&mut self, key: &ApiKey) -> Result<()>;
+    async fn delete_api_key(&mut self, org: &str, id: &str, at: Millis) -> Result<()>;
+    async fn insert_tag(&mut self, tag: &Tag) -> Result<()>;
+    async fn rename_tag(&mut self, org: &str, id: &str, name: &str, at: Millis) -> Result<()>;
+    async fn delete_tag(&mut self, org: &str, id: &str) -> Result<()>;
+    async fn add_tag_member(&mut self, tag: &str, member: &str) -> Result<()>;
+    async fn remove_tag_member(&mut self, tag: &str, member: &str) -> Result<()>;
+    async fn tag_members(&mut self, tag: &str) -> Result<Vec<String>>;
+    async fn insert_activity(&mut self, activity: &Activity) -> Result<()>;
+    async fn update_activity(&mut self, activity: &Activity) -> Result<()>;
+    /// Appends a log entry and advances the organization's chain head.
+    async fn append_log(&mut self, entry: &LogEntry) -> Result<()>;
+    /// Bumps the organization's version (any change to users, keys, tags, quorum).
+    async fn bump_version(&mut self, org: &str, at: Millis) -> Result<()>;
+    async fn commit(self: Box<Self>) -> Result<()>;
+}

@@ -1,0 +1,2 @@
+//! quorate-testkit.
+pub mod pg;
