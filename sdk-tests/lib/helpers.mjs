@@ -159,7 +159,7 @@ export async function startServer() {
     handle.child = spawn(
       QUORATE_BIN,
       ["serve", "--data-dir", dataDir, "--listen", `127.0.0.1:${port}`],
-      { stdio: ["ignore", logFd, logFd], env: process.env },
+      { stdio: ["ignore", logFd, logFd], env: { NO_COLOR: "1", ...process.env } },
     );
   } finally {
     closeSync(logFd);

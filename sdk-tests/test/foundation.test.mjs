@@ -991,6 +991,40 @@ describe("quorate × Turnkey npm SDKs", () => {
     assert.equal(act.activity?.id, r.activity.id, show(act));
   });
 
+  // 11 (extras from WIRE.md) -------------------------------------------------
+  step("11a. baseUrl with a trailing slash (SDK sends //public/v1/…) still works (WIRE §1)", async () => {
+    const client = new TurnkeyClient({ baseUrl: S.baseUrl + "/" }, S.rootStamper);
+    const r = await call(client.getWhoami({ organizationId: S.init.organizationId }), "getWhoami via baseUrl/");
+    assert.equal(r.userId, S.init.userId, show(r));
+  });
+
+  step("11b. sub-org credential: whoami against the parent org returns the sub-org identity (WIRE §2)", async () => {
+    assert.ok(S.sub, "prerequisite: 2a created a sub-organization");
+    const r = await call(
+      S.sub.client.getWhoami({ organizationId: S.init.organizationId }),
+      "getWhoami(parent org) with sub-org key",
+    );
+    assert.equal(r.organizationId, S.sub.organizationId, show(r));
+    assert.equal(r.userId, S.sub.rootUserId, show(r));
+  });
+
+  step("11c. a type the path does not accept → TurnkeyRequestError code 3 (HTTP 400 REQUEST_INVALID)", async () => {
+    const body = {
+      type: "ACTIVITY_TYPE_NOT_A_REAL_TYPE",
+      timestampMs: nowMs(),
+      organizationId: S.init.organizationId,
+      parameters: { users: [] },
+    };
+    await expectSdkError(() => S.root.createUsers(body), {
+      code: 3,
+      turnkeyErrorCodes: ["REQUEST_INVALID"],
+      what: "createUsers with a bogus type",
+    });
+    const signed = await S.root.stampCreateUsers({ ...body, timestampMs: nowMs() });
+    const res = await rawPost(signed.url, signed.body, stampHeaders(signed.stamp));
+    expectRawError(res, { status: 400, code: 3, turnkeyErrorCodes: ["REQUEST_INVALID"], what: "create_users with a bogus type" });
+  });
+
   // 10 -----------------------------------------------------------------------
   step("10. server still healthy: /health and whoami", async () => {
     const h = await fetch(`${S.baseUrl}/health`, { signal: AbortSignal.timeout(5_000) });

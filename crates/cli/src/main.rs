@@ -1,6 +1,5 @@
 //! The `quorate` binary: run the server, administer a store, and a stamped-API client.
 
-mod bench;
 mod client_cmd;
 
 use anyhow::{bail, Context, Result};
@@ -8,7 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use quorate_app::{App, AppConfig};
 use quorate_store::{SqlStore, Store};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(Parser)]
@@ -71,8 +70,6 @@ enum Command {
     },
     /// Stamp a JSON body and POST it: a curl for the stamped API.
     Request(client_cmd::RequestArgs),
-    /// Start a server and measure it (figures are printed, not asserted).
-    Bench(bench::BenchArgs),
 }
 
 fn init_logging(format: LogFormat) {
@@ -172,7 +169,6 @@ async fn run(cli: Cli) -> Result<()> {
             } else {
                 print_credentials_help(&out, "127.0.0.1:8080");
             }
-            app.store().ping().await.ok();
             Ok(())
         }
         Command::Serve {
@@ -225,7 +221,6 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Keygen { curve } => client_cmd::keygen(curve),
         Command::Request(args) => client_cmd::request(args).await,
-        Command::Bench(args) => bench::run(args).await,
     }
 }
 
@@ -249,6 +244,3 @@ fn main() -> std::process::ExitCode {
         }
     }
 }
-
-#[allow(dead_code)]
-fn _unused(_: &Path) {}

@@ -15,6 +15,7 @@ use quorate_app::App;
 use std::future::Future;
 use std::sync::Arc;
 use tokio::net::TcpListener;
+use tower::Layer;
 
 /// Largest request body accepted (bytes).
 pub const MAX_BODY: usize = 1 << 20;
@@ -44,7 +45,32 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     observe::install_metrics();
-    axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown)
-        .await
+    // Rewritten before routing: SDKs concatenate `baseUrl + "/public/…"`, so a base URL with a
+    // trailing slash yields `//public/…`.
+    let service = tower::util::MapRequestLayer::new(collapse_leading_slashes).layer(router(app));
+    axum::serve(
+        listener,
+        axum::ServiceExt::<axum::extract::Request>::into_make_service(service),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+fn collapse_leading_slashes(mut req: axum::extract::Request) -> axum::extract::Request {
+    let path = req.uri().path();
+    if path.starts_with("//") {
+        let trimmed = format!("/{}", path.trim_start_matches('/'));
+        let pq = match req.uri().query() {
+            Some(q) => format!("{trimmed}?{q}"),
+            None => trimmed,
+        };
+        let mut parts = req.uri().clone().into_parts();
+        if let Ok(p) = pq.parse() {
+            parts.path_and_query = Some(p);
+            if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+                *req.uri_mut() = uri;
+            }
+        }
+    }
+    req
 }

@@ -128,6 +128,13 @@ fn get(op_id: &str, summary: &str) -> utoipa::openapi::PathItem {
         .build()
 }
 
+/// Registers `T` and every schema it refers to.
+fn with_nested<T: utoipa::ToSchema>(builder: ComponentsBuilder) -> ComponentsBuilder {
+    let mut nested = Vec::new();
+    T::schemas(&mut nested);
+    builder.schema_from::<T>().schemas_from_iter(nested)
+}
+
 /// The document.
 pub fn document() -> OpenApi {
     let mut paths = PathsBuilder::new();
@@ -193,38 +200,43 @@ pub fn document() -> OpenApi {
         .path("/ready", get("ready", "Store is reachable"))
         .path("/metrics", get("metrics", "Prometheus metrics"))
         .path("/openapi.json", get("openapi", "This document"));
-    let components = ComponentsBuilder::new()
-        .schema_from::<ErrorBody>()
-        .schema_from::<wire::OrganizationRequest>()
-        .schema_from::<wire::GetUserRequest>()
-        .schema_from::<wire::GetApiKeyRequest>()
-        .schema_from::<wire::GetApiKeysRequest>()
-        .schema_from::<wire::GetActivityRequest>()
-        .schema_from::<wire::GetActivitiesRequest>()
-        .schema_from::<wire::GetSubOrgIdsRequest>()
-        .schema_from::<wire::WhoamiResponse>()
-        .schema_from::<wire::GetOrganizationResponse>()
-        .schema_from::<wire::GetOrganizationConfigsResponse>()
-        .schema_from::<wire::GetSubOrgIdsResponse>()
-        .schema_from::<wire::GetUserResponse>()
-        .schema_from::<wire::GetUsersResponse>()
-        .schema_from::<wire::ListUserTagsResponse>()
-        .schema_from::<wire::GetApiKeyResponse>()
-        .schema_from::<wire::GetApiKeysResponse>()
-        .schema_from::<wire::ActivityResponse>()
-        .schema_from::<wire::GetActivitiesResponse>()
-        .schema_from::<intents::CreateSubOrganizationIntent>()
-        .schema_from::<intents::DeleteSubOrganizationIntent>()
-        .schema_from::<intents::CreateUsersIntent>()
-        .schema_from::<intents::CreateApiOnlyUsersIntent>()
-        .schema_from::<intents::UpdateUserIntent>()
-        .schema_from::<intents::DeleteUsersIntent>()
-        .schema_from::<intents::CreateUserTagIntent>()
-        .schema_from::<intents::UpdateUserTagIntent>()
-        .schema_from::<intents::DeleteUserTagsIntent>()
-        .schema_from::<intents::CreateApiKeysIntent>()
-        .schema_from::<intents::DeleteApiKeysIntent>()
-        .build();
+    let mut components = ComponentsBuilder::new();
+    macro_rules! schemas {
+        ($($t:ty),* $(,)?) => { $( components = with_nested::<$t>(components); )* };
+    }
+    schemas!(
+        ErrorBody,
+        wire::OrganizationRequest,
+        wire::GetUserRequest,
+        wire::GetApiKeyRequest,
+        wire::GetApiKeysRequest,
+        wire::GetActivityRequest,
+        wire::GetActivitiesRequest,
+        wire::GetSubOrgIdsRequest,
+        wire::WhoamiResponse,
+        wire::GetOrganizationResponse,
+        wire::GetOrganizationConfigsResponse,
+        wire::GetSubOrgIdsResponse,
+        wire::GetUserResponse,
+        wire::GetUsersResponse,
+        wire::ListUserTagsResponse,
+        wire::GetApiKeyResponse,
+        wire::GetApiKeysResponse,
+        wire::ActivityResponse,
+        wire::GetActivitiesResponse,
+        intents::CreateSubOrganizationIntent,
+        intents::DeleteSubOrganizationIntent,
+        intents::CreateUsersIntent,
+        intents::CreateApiOnlyUsersIntent,
+        intents::UpdateUserIntent,
+        intents::DeleteUsersIntent,
+        intents::CreateUserTagIntent,
+        intents::UpdateUserTagIntent,
+        intents::DeleteUserTagsIntent,
+        intents::CreateApiKeysIntent,
+        intents::DeleteApiKeysIntent,
+    );
+    let components = components.build();
     OpenApiBuilder::new()
         .info(InfoBuilder::new().title("quorate").version(env!("CARGO_PKG_VERSION")).description(Some("Turnkey-compatible API of quorate. Errors: google.rpc.Status with a TurnkeyErrorDetail.")).build())
         .paths(paths.build())

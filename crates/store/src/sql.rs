@@ -186,11 +186,19 @@ async fn load_organization(conn: &mut AnyConnection, id: &str) -> Result<Option<
     }))
 }
 
-/// The `n` of a listed row, for cursors.
-async fn cursor_n(conn: &mut AnyConnection, table: &str, id: &str) -> Result<i64> {
-    let sql = format!("SELECT n FROM {table} WHERE id = $1");
+/// The `n` of a listed row, for cursors. The row must belong to the listing (`scope_col` =
+/// `scope`): another organization's id is an unknown cursor, not a position.
+async fn cursor_n(
+    conn: &mut AnyConnection,
+    table: &str,
+    scope_col: &str,
+    scope: &str,
+    id: &str,
+) -> Result<i64> {
+    let sql = format!("SELECT n FROM {table} WHERE id = $1 AND {scope_col} = $2");
     let row = sqlx::query(&sql)
         .bind(id)
+        .bind(scope)
         .fetch_optional(conn)
         .await
         .map_err(db_err)?
@@ -343,11 +351,11 @@ impl<T: Conn> Reader for T {
     async fn list_activities(&mut self, org: &str, query: &ActivityQuery) -> Result<Vec<Activity>> {
         let conn = self.conn();
         let before_n = match &query.page.before {
-            Some(id) => Some(cursor_n(conn, "activities", id).await?),
+            Some(id) => Some(cursor_n(conn, "activities", "organization_id", org, id).await?),
             None => None,
         };
         let after_n = match &query.page.after {
-            Some(id) => Some(cursor_n(conn, "activities", id).await?),
+            Some(id) => Some(cursor_n(conn, "activities", "organization_id", org, id).await?),
             None => None,
         };
         let mut next = 2;
@@ -396,11 +404,11 @@ impl<T: Conn> Reader for T {
     ) -> Result<Vec<String>> {
         let conn = self.conn();
         let before_n = match &page.before {
-            Some(id) => Some(cursor_n(conn, "organizations", id).await?),
+            Some(id) => Some(cursor_n(conn, "organizations", "parent_id", parent, id).await?),
             None => None,
         };
         let after_n = match &page.after {
-            Some(id) => Some(cursor_n(conn, "organizations", id).await?),
+            Some(id) => Some(cursor_n(conn, "organizations", "parent_id", parent, id).await?),
             None => None,
         };
         let mut sql = String::from(

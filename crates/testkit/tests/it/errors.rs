@@ -1,0 +1,336 @@
+//! Bad input gets a clear, stable 4xx in the SDK's error format; observability endpoints.
+
+use crate::support::*;
+use quorate_client::{Client, RawResponse};
+use quorate_proto::ErrorBody;
+use quorate_testkit::{Backend, TestServer};
+use serde_json::json;
+
+fn error_of(raw: &RawResponse) -> ErrorBody {
+    assert_eq!(
+        raw.content_type.as_deref(),
+        Some("application/json"),
+        "exact content type"
+    );
+    assert!(
+        raw.request_id.is_some(),
+        "every response carries a request id"
+    );
+    serde_json::from_slice(&raw.body)
+        .unwrap_or_else(|e| panic!("error body {e}: {}", String::from_utf8_lossy(&raw.body)))
+}
+
+fn expect(raw: &RawResponse, status: u16, grpc: i32, code: &str) -> String {
+    let body = error_of(raw);
+    assert_eq!(
+        (
+            raw.status,
+            body.code,
+            body.turnkey_error_code().unwrap_or("")
+        ),
+        (status, grpc, code),
+        "{}",
+        body.message
+    );
+    body.message
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stamps_are_checked() {
+    let s = TestServer::start(Backend::Sqlite, "stamps").await.unwrap();
+    let c = s.root_client();
+    let org = &s.root.organization_id;
+    let body = json!({"organizationId": org}).to_string().into_bytes();
+    let whoami = "/public/v1/query/whoami";
+
+    let raw = c.post_with_stamp(whoami, body.clone(), None).await.unwrap();
+    expect(&raw, 401, 16, "STAMP_MISSING");
+    let raw = c
+        .post_with_stamp(whoami, body.clone(), Some("not*base64".into()))
+        .await
+        .unwrap();
+    expect(&raw, 401, 16, "STAMP_MALFORMED");
+    // A valid stamp over different bytes: the body was altered after stamping.
+    let stamp = c.key().stamp_header(&body);
+    let mut altered = body.clone();
+    altered.push(b' ');
+    let raw = c
+        .post_with_stamp(whoami, altered, Some(stamp.clone()))
+        .await
+        .unwrap();
+    expect(&raw, 401, 16, "SIGNATURE_INVALID");
+    let raw = c
+        .post_with_stamp(whoami, body.clone(), Some(stamp))
+        .await
+        .unwrap();
+    assert_eq!(raw.status, 200);
+    assert_eq!(raw.content_type.as_deref(), Some("application/json"));
+    // Unknown key.
+    let stranger = s.client(p256());
+    let raw = stranger.post_raw(whoami, body.clone()).await.unwrap();
+    expect(&raw, 401, 16, "PUBLIC_KEY_NOT_FOUND");
+    // A live key of an unrelated organization.
+    let other = TestServer::start(Backend::Sqlite, "stamps2").await.unwrap();
+    let raw = c
+        .post_raw(
+            whoami,
+            json!({"organizationId": other.root.organization_id})
+                .to_string()
+                .into_bytes(),
+        )
+        .await
+        .unwrap();
+    expect(&raw, 403, 7, "ORGANIZATION_MISMATCH");
+    other.stop().await.unwrap();
+    // The WIRE.md example stamp is well-formed but from an unregistered key.
+    let example = "eyJwdWJsaWNLZXkiOiIwMzYwNzZlNzgwMzhkZTVhMmQ0NDhlYTEyNzAxMTFhMzczYjY3Yzk1Nzg0ZTBkMzY5ZmQ5NjQyZDdmMDQxNDk5YjAiLCJzY2hlbWUiOiJTSUdOQVRVUkVfU0NIRU1FX1RLX0FQSV9QMjU2Iiwic2lnbmF0dXJlIjoiMzA0NjAyMjEwMGQwMGJjNTVmMTc3ZmI2OWIwN2I5Y2NkOWEyN2E3OTk4NzIwOThkMDBlOGE5MWFiZTg0NmMzODNiMDhiNGQwMjQwMjIxMDBkN2RhYzE0YTk2ODFiYThjODZiNTVkMDg0ZjgzZWNkNTc0MTU0ZmJjMGVlYWRiNGUwOTNkOWEzOTUzMDRhMGI3In0";
+    let raw = c
+        .post_with_stamp(
+            whoami,
+            br#"{"organizationId":"2c8b4a3e-0d1f-4b5a-9c6d-7e8f9a0b1c2d"}"#.to_vec(),
+            Some(example.into()),
+        )
+        .await
+        .unwrap();
+    expect(&raw, 401, 16, "PUBLIC_KEY_NOT_FOUND");
+    // SDKs concatenate `baseUrl + "/public/…"`: a trailing slash in the base URL still works.
+    let raw = c
+        .post_raw("//public/v1/query/whoami", body.clone())
+        .await
+        .unwrap();
+    assert_eq!(raw.status, 200, "{}", String::from_utf8_lossy(&raw.body));
+    assert!(c.whoami(org).await.is_ok(), "still serving");
+    s.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_a_clear_4xx() {
+    let s = TestServer::start(Backend::Sqlite, "badinput")
+        .await
+        .unwrap();
+    let c = s.root_client();
+    let org = s.root.organization_id.clone();
+    let submit = |path: &'static str, body: serde_json::Value| {
+        let c = &c;
+        async move {
+            c.post_raw(
+                &format!("/public/v1/submit/{path}"),
+                body.to_string().into_bytes(),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let env = |ty: &str, params: serde_json::Value| json!({"type": ty, "timestampMs": "1700000000000", "organizationId": org, "parameters": params});
+
+    let raw = c
+        .post_raw("/public/v1/submit/create_users", b"{not json".to_vec())
+        .await
+        .unwrap();
+    assert!(expect(&raw, 400, 3, "REQUEST_INVALID").contains("not valid JSON"));
+    let raw = submit(
+        "create_users",
+        env(
+            "ACTIVITY_TYPE_CREATE_USERS_V4",
+            json!({"users": [{"apiKeys": []}]}),
+        ),
+    )
+    .await;
+    let msg = expect(&raw, 400, 3, "REQUEST_INVALID");
+    assert!(
+        msg.contains("parameters.users[0]") && msg.contains("userName"),
+        "{msg}"
+    );
+    let raw = submit(
+        "create_users",
+        env(
+            "ACTIVITY_TYPE_CREATE_USERS_V4",
+            json!({"users": [user_params("a", json!([]), json!([]))], "surprise": 1}),
+        ),
+    )
+    .await;
+    assert!(expect(&raw, 400, 3, "REQUEST_INVALID").contains("unknown field `surprise`"));
+    let raw = submit(
+        "create_users",
+        env("ACTIVITY_TYPE_CREATE_PRIVATE_KEYS_V2", json!({})),
+    )
+    .await;
+    assert!(expect(&raw, 400, 3, "REQUEST_INVALID").contains("`type`"));
+    let raw = submit(
+        "create_api_keys",
+        env("ACTIVITY_TYPE_CREATE_API_KEYS_V2", json!({"userId": s.root.user_id, "apiKeys": [{"apiKeyName": "k", "publicKey": p256().public_key_hex(), "curveType": "API_KEY_CURVE_RSA"}]})),
+    )
+    .await;
+    assert!(expect(&raw, 400, 3, "REQUEST_INVALID").contains("`parameters.apiKeys[0].curveType`"));
+    let raw = submit("create_api_keys", env("ACTIVITY_TYPE_CREATE_API_KEYS_V2", json!({"userId": s.root.user_id, "apiKeys": [{"apiKeyName": "k", "publicKey": "02abcd", "curveType": "API_KEY_CURVE_P256"}]}))).await;
+    assert!(expect(&raw, 400, 3, "REQUEST_INVALID").contains("`parameters.apiKeys[0].publicKey`"));
+    let raw = submit(
+        "delete_users",
+        env(
+            "ACTIVITY_TYPE_DELETE_USERS",
+            json!({"userIds": ["not-a-uuid"]}),
+        ),
+    )
+    .await;
+    assert!(expect(&raw, 400, 3, "REQUEST_INVALID").contains("`parameters.userIds[0]`"));
+    let mut missing = env("ACTIVITY_TYPE_DELETE_USERS", json!({"userIds": []}));
+    missing.as_object_mut().unwrap().remove("timestampMs");
+    assert!(expect(
+        &submit("delete_users", missing).await,
+        400,
+        3,
+        "REQUEST_INVALID"
+    )
+    .contains("timestampMs"));
+    let raw = c
+        .post_raw(
+            "/public/v1/query/list_activities",
+            json!({"organizationId": org, "filterByStatus": ["ACTIVITY_STATUS_NOPE"]})
+                .to_string()
+                .into_bytes(),
+        )
+        .await
+        .unwrap();
+    assert!(expect(&raw, 400, 3, "REQUEST_INVALID").contains("filterByStatus[0]"));
+    let raw = c
+        .post_raw(
+            "/public/v1/query/list_activities",
+            json!({"organizationId": org, "paginationOptions": {"limit": "1000"}})
+                .to_string()
+                .into_bytes(),
+        )
+        .await
+        .unwrap();
+    assert!(expect(&raw, 400, 3, "REQUEST_INVALID").contains("paginationOptions.limit"));
+    let raw = c
+        .post_raw(
+            "/public/v1/query/get_user",
+            json!({"organizationId": org, "userId": "7d3c4b8e-1f2a-4b5c-9d6e-0a1b2c3d4e5f"})
+                .to_string()
+                .into_bytes(),
+        )
+        .await
+        .unwrap();
+    expect(&raw, 404, 5, "NOT_FOUND");
+    // Oversize body.
+    let big = vec![b' '; quorate_server::MAX_BODY + 10];
+    let raw = c
+        .post_raw("/public/v1/submit/create_users", big)
+        .await
+        .unwrap();
+    expect(&raw, 413, 3, "PAYLOAD_TOO_LARGE");
+    // Unknown and not-yet-implemented routes.
+    let raw = c
+        .post_raw("/public/v1/submit/no_such_thing", b"{}".to_vec())
+        .await
+        .unwrap();
+    expect(&raw, 404, 5, "ROUTE_NOT_FOUND");
+    let raw = c
+        .post_raw("/public/v1/submit/create_wallet", b"{}".to_vec())
+        .await
+        .unwrap();
+    expect(&raw, 501, 12, "NOT_IMPLEMENTED");
+    let raw = c
+        .post_raw("/public/v1/query/list_wallets", b"{}".to_vec())
+        .await
+        .unwrap();
+    expect(&raw, 501, 12, "NOT_IMPLEMENTED");
+    let raw = c.post_raw("/elsewhere", b"{}".to_vec()).await.unwrap();
+    expect(&raw, 404, 5, "ROUTE_NOT_FOUND");
+    // Authenticators are not supported yet: a clear 501, not a crash.
+    let raw = submit(
+        "create_users",
+        env("ACTIVITY_TYPE_CREATE_USERS_V4", json!({"users": [{"userName": "p", "apiKeys": [], "authenticators": [{"authenticatorName": "a", "challenge": "c", "attestation": {}}], "oauthProviders": [], "userTags": []}]})),
+    )
+    .await;
+    expect(&raw, 501, 12, "NOT_IMPLEMENTED");
+    // The Rust SDK sends unset optionals as null.
+    let raw = submit("create_users", json!({"type": "ACTIVITY_TYPE_CREATE_USERS_V4", "timestampMs": "1700000000001", "organizationId": org, "parameters": {"users": [{"userName": "n", "userEmail": null, "userPhoneNumber": null, "apiKeys": [], "authenticators": [], "oauthProviders": [], "userTags": []}]}, "generateAppProofs": null})).await;
+    assert_eq!(raw.status, 200, "{}", String::from_utf8_lossy(&raw.body));
+    assert!(c.whoami(&org).await.is_ok());
+    s.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operational_endpoints() {
+    let s = TestServer::start(Backend::Sqlite, "ops").await.unwrap();
+    let http = reqwest::Client::new();
+    let get = |path: &str| http.get(format!("{}{path}", s.base_url)).send();
+    assert_eq!(get("/health").await.unwrap().status(), 200);
+    let ready = get("/ready").await.unwrap();
+    assert_eq!(ready.status(), 200);
+    assert!(ready.text().await.unwrap().contains("sqlite"));
+    let c = s.root_client();
+    c.whoami(&s.root.organization_id).await.unwrap();
+    c.create_user(&s.root.organization_id, "m", None)
+        .await
+        .unwrap();
+    let metrics = get("/metrics").await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("quorate_http_requests_total"), "{metrics}");
+    assert!(
+        metrics.contains("route=\"/public/v1/query/whoami\""),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("quorate_http_request_duration_seconds_bucket"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("quorate_activities_total"), "{metrics}");
+    // The OpenAPI document covers every served route.
+    let doc: serde_json::Value = get("/openapi.json").await.unwrap().json().await.unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    for p in [
+        "/health",
+        "/ready",
+        "/metrics",
+        "/openapi.json",
+        "/public/v1/query/whoami",
+        "/public/v1/submit/create_sub_organization",
+        "/public/v1/submit/create_wallet",
+    ] {
+        assert!(paths.contains_key(p), "{p} missing from openapi");
+    }
+    for name in quorate_app::query::QUERY_PATHS {
+        assert!(
+            paths[&format!("/public/v1/query/{name}")]["post"]["responses"]["200"].is_object(),
+            "{name}"
+        );
+    }
+    for name in quorate_domain::catalog::implemented_paths() {
+        assert!(
+            paths[&format!("/public/v1/submit/{name}")]["post"]["responses"]["200"].is_object(),
+            "{name}"
+        );
+    }
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for r in doc.to_string().match_indices("#/components/schemas/") {
+        let rest = &doc.to_string()[r.0 + 21..];
+        let name: String = rest.chars().take_while(|c| *c != '"').collect();
+        assert!(schemas.contains_key(&name), "dangling schema ref {name}");
+    }
+    s.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_preflight_allows_stamp_headers() {
+    let s = TestServer::start(Backend::Sqlite, "cors").await.unwrap();
+    let resp = reqwest::Client::new()
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/public/v1/query/whoami", s.base_url),
+        )
+        .header("origin", "https://app.example")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type,x-stamp")
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success());
+    let allowed = resp.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(allowed.contains("x-stamp"), "{allowed}");
+    let _ = Client::new(&s.base_url, p256());
+    s.stop().await.unwrap();
+}

@@ -1,0 +1,8 @@
+//! Integration tests of quorate through the real HTTP server (testkit, port 0) on SQLite and
+//! on a throwaway PostgreSQL, driven by the Rust client and by Turnkey's Rust SDK.
+
+mod concurrency;
+mod e2e;
+mod errors;
+mod support;
+mod turnkey_rs;
