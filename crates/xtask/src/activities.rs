@@ -8,7 +8,6 @@ use quorate_client::Client;
 use quorate_crypto::keys::ApiKeyPair;
 use quorate_crypto::ApiKeyCurve;
 use quorate_domain::ActivityStatus;
-use quorate_store::Store;
 use quorate_testkit::{Backend, TestServer};
 use serde_json::json;
 use sqlx::{Connection, Executor};

@@ -78,6 +78,7 @@ where
     Fut: Future<Output = Result<Recorder>> + Send + 'static,
 {
     let cpu_before = process_cpu();
+    let machine_before = machine_cpu();
     let spawned = Instant::now();
     let handles: Vec<_> = (0..n)
         .map(|i| tokio::spawn(worker(i, Recorder::new(window))))
@@ -86,8 +87,13 @@ where
     for h in handles {
         recorders.push(h.await.context("worker task")??);
     }
-    let cpu = match (cpu_before, process_cpu()) {
-        (Some(a), Some(b)) => Some((b.saturating_sub(a), spawned.elapsed())),
+    let wall = spawned.elapsed();
+    let cpu = match (cpu_before, process_cpu(), machine_before, machine_cpu()) {
+        (Some(a), Some(b), Some(ma), Some(mb)) => Some(CpuUse {
+            process: b.saturating_sub(a),
+            machine: mb.saturating_sub(ma),
+            wall,
+        }),
         _ => None,
     };
     Ok(Outcome::merge(recorders, window, cpu))
@@ -98,15 +104,22 @@ pub struct Outcome {
     /// Sorted latencies (µs) of successful requests in the measured window.
     latencies_us: Vec<u32>,
     pub measured: Duration,
-    pub ok_total: u64,
     pub per_worker_ok: Vec<u64>,
     pub errors: BTreeMap<String, u64>,
-    /// Process CPU time and wall time over the whole run, warm-up included.
-    cpu: Option<(Duration, Duration)>,
+    cpu: Option<CpuUse>,
+}
+
+/// CPU time over a whole run, warm-up included.
+struct CpuUse {
+    /// This process: server, store (SQLite) and load generator.
+    process: Duration,
+    /// Every process on the machine (PostgreSQL backends, and anything else running).
+    machine: Duration,
+    wall: Duration,
 }
 
 impl Outcome {
-    fn merge(recorders: Vec<Recorder>, window: Window, cpu: Option<(Duration, Duration)>) -> Self {
+    fn merge(recorders: Vec<Recorder>, window: Window, cpu: Option<CpuUse>) -> Self {
         let mut latencies_us = Vec::new();
         let mut errors = BTreeMap::new();
         let mut per_worker_ok = Vec::with_capacity(recorders.len());
@@ -118,11 +131,9 @@ impl Outcome {
             }
         }
         latencies_us.sort_unstable();
-        let ok_total = per_worker_ok.iter().sum();
         Outcome {
             latencies_us,
             measured: window.measured(),
-            ok_total,
             per_worker_ok,
             errors,
             cpu,
@@ -167,10 +178,12 @@ impl Outcome {
             self.quantile_ms(1.0),
             self.measured_ok(),
         );
-        if let Some((cpu, wall)) = self.cpu {
-            let busy = cpu.as_secs_f64() / wall.as_secs_f64().max(1e-9);
+        if let Some(cpu) = &self.cpu {
+            let wall = cpu.wall.as_secs_f64().max(1e-9);
+            let own = cpu.process.as_secs_f64() / wall;
+            let rest = (cpu.machine.as_secs_f64() / wall - own).max(0.0);
             println!(
-                "  {:<34} process CPU ≈ {busy:.2} cores busy (server + load generator together)",
+                "  {:<34} cores busy: {own:.2} this process (server + load generator), {rest:.2} other processes",
                 ""
             );
         }
@@ -195,6 +208,21 @@ fn process_cpu() -> Option<Duration> {
     Some(Duration::from_millis((utime + stime) * 10))
 }
 
+/// Busy (non-idle, non-iowait) CPU time of the whole machine so far, from /proc/stat.
+fn machine_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let ticks: Vec<u64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .map_while(|f| f.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq (then steal and guest time, not ours)
+    let busy: u64 = ticks.iter().take(7).sum::<u64>() - ticks.get(3)? - ticks.get(4)?;
+    Some(Duration::from_millis(busy * 10))
+}
+
 /// The filesystem type holding `path` (longest matching mount point in /proc/mounts).
 pub fn filesystem_of(path: &std::path::Path) -> String {
     let Ok(mounts) = std::fs::read_to_string("/proc/mounts") else {
@@ -216,6 +244,8 @@ pub fn filesystem_of(path: &std::path::Path) -> String {
 
 pub fn print_environment(args: &BenchArgs) {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load: Vec<&str> = load.split_whitespace().take(3).collect();
     println!("quorate bench (release build: {})", !cfg!(debug_assertions));
     println!(
         "  {cores} CPU core(s); server, store and load generator all run in THIS process on one \
@@ -227,6 +257,10 @@ pub fn print_environment(args: &BenchArgs) {
         args.measure().as_secs(),
         args.warmup().as_millis(),
         filesystem_of(&std::env::temp_dir()),
+    );
+    println!(
+        "  load average before start: {} (anything else running skews every figure below)",
+        load.join(" ")
     );
 }
 
