@@ -2,6 +2,10 @@
 //! `sqlite_…` and one `postgres_…` test with identical assertions. PostgreSQL runs in a
 //! throwaway cluster the test binary starts itself (`quorate_testkit::pg`).
 
+// clippy.toml's allow-*-in-tests covers `#[test]` fns only, not the helpers of an integration
+// test crate; this whole crate is test code.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod conformance;
 
 use conformance::DynStore;
