@@ -37,11 +37,14 @@ pub struct Principal {
 
 const MAX_CACHED: usize = 50_000;
 
+/// (public key, target organization, access) → (generation, principal).
+type PrincipalCache = RwLock<HashMap<(String, String, Access), (u64, Principal)>>;
+
 /// Caches verified public keys (pure) and, when the store is owned by this process alone,
 /// resolved principals, tagged with a generation bumped on every credential-changing commit.
 pub struct AuthCache {
     keys: RwLock<HashMap<(StampScheme, String), PreparedKey>>,
-    principals: Option<RwLock<HashMap<(String, String, Access), (u64, Principal)>>>,
+    principals: Option<PrincipalCache>,
     generation: AtomicU64,
 }
 

@@ -46,10 +46,10 @@ async fn read_body(body: Body) -> Result<axum::body::Bytes, ApiError> {
 }
 
 fn stamp(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    if headers.contains_key("x-stamp-webauthn") || headers.contains_key("x-stamp-attested") {
-        if !headers.contains_key("x-stamp") {
-            return Err(ApiError(AppError::not_implemented("passkey (`X-Stamp-WebAuthn`) and attested stamps are not supported yet; stamp with an API key (`X-Stamp`)")));
-        }
+    let other_stamp =
+        headers.contains_key("x-stamp-webauthn") || headers.contains_key("x-stamp-attested");
+    if other_stamp && !headers.contains_key("x-stamp") {
+        return Err(ApiError(AppError::not_implemented("passkey (`X-Stamp-WebAuthn`) and attested stamps are not supported yet; stamp with an API key (`X-Stamp`)")));
     }
     match headers.get("x-stamp") {
         None => Ok(None),

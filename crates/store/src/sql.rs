@@ -785,13 +785,9 @@ impl StoreTx for SqlTx {
 
     async fn delete_tag(&mut self, org: &str, id: &str) -> Result<()> {
         let conn = self.conn();
-        exec(
-            &mut *conn,
-            sqlx::query("DELETE FROM tag_members WHERE tag_id = $1").bind(id),
-        )
-        .await?;
+        // The tag row first: only a tag of this organization takes its memberships along.
         let n = exec(
-            conn,
+            &mut *conn,
             sqlx::query("DELETE FROM tags WHERE organization_id = $1 AND id = $2")
                 .bind(org)
                 .bind(id),
@@ -800,7 +796,12 @@ impl StoreTx for SqlTx {
         if n == 0 {
             return Err(StoreError::NotFound);
         }
-        Ok(())
+        exec(
+            conn,
+            sqlx::query("DELETE FROM tag_members WHERE tag_id = $1").bind(id),
+        )
+        .await
+        .map(|_| ())
     }
 
     async fn add_tag_member(&mut self, tag: &str, member: &str) -> Result<()> {

@@ -1,6 +1,9 @@
 //! Tests of the `quorate` binary as a process: init, serve, graceful shutdown, crash safety
 //! (`kill -9` mid-stream) and `verify-log`.
 
+// clippy.toml's allow-*-in-tests covers `#[test]` fns only, not the helpers of a test crate.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use quorate_client::Client;
 use quorate_crypto::{keys::ApiKeyPair, ApiKeyCurve};
 use quorate_testkit::Backend;

@@ -2,6 +2,9 @@
 //! every request is stamped by `turnkey_api_key_stamper` and every response must decode into
 //! the crate's generated types (WIRE.md §10b).
 
+// The helpers below are test code too; clippy's `allow-*-in-tests` only covers test fns.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
 use quorate_crypto::keys::ApiKeyPair;
 use quorate_crypto::ApiKeyCurve as QuorateCurve;
 use quorate_testkit::{Backend, TestServer};
