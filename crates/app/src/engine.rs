@@ -173,7 +173,7 @@ impl App {
                     Err(ExecError::Store(e)) => return Err(e.into()),
                     Err(ExecError::Failed(code, message)) => {
                         // Keep nothing the command did; record only the failed activity.
-                        drop(tx);
+                        tx.rollback().await?;
                         tx = self.begin(&org_id).await?;
                         activity.status = ActivityStatus::Failed;
                         activity.failure = Some(Failure {

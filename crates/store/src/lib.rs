@@ -162,4 +162,6 @@ pub trait StoreTx: Reader {
     /// Bumps the organization's version (any change to users, keys, tags, quorum).
     async fn bump_version(&mut self, org: &str, at: Millis) -> Result<()>;
     async fn commit(self: Box<Self>) -> Result<()>;
+    /// Ends the transaction keeping nothing (dropping it does the same, in the background).
+    async fn rollback(self: Box<Self>) -> Result<()>;
 }

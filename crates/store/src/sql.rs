@@ -74,26 +74,44 @@ impl SqlStore {
 
 /// Anything that can lend a connection: pooled connections and open transactions.
 trait Conn: Send {
-    fn conn(&mut self) -> &mut AnyConnection;
+    fn conn(&mut self) -> Result<&mut AnyConnection>;
 }
 
 struct PoolReader(PoolConnection<Any>);
 
 impl Conn for PoolReader {
-    fn conn(&mut self) -> &mut AnyConnection {
-        &mut self.0
+    fn conn(&mut self) -> Result<&mut AnyConnection> {
+        Ok(&mut self.0)
     }
 }
 
 pub struct SqlTx {
-    tx: Transaction<'static, Any>,
+    /// `None` only after commit or rollback.
+    tx: Option<Transaction<'static, Any>>,
     head: ChainHead,
-    _guard: Option<OwnedMutexGuard<()>>,
+    /// Released only after the transaction has ended, so the next writer never meets a
+    /// half-finished rollback.
+    guard: Option<OwnedMutexGuard<()>>,
+}
+
+impl Drop for SqlTx {
+    fn drop(&mut self) {
+        if let (Some(tx), Ok(rt)) = (self.tx.take(), tokio::runtime::Handle::try_current()) {
+            let guard = self.guard.take();
+            rt.spawn(async move {
+                let _ = tx.rollback().await;
+                drop(guard);
+            });
+        }
+    }
 }
 
 impl Conn for SqlTx {
-    fn conn(&mut self) -> &mut AnyConnection {
-        &mut self.tx
+    fn conn(&mut self) -> Result<&mut AnyConnection> {
+        match self.tx.as_mut() {
+            Some(tx) => Ok(&mut **tx),
+            None => Err(StoreError::Other("transaction already ended".into())),
+        }
     }
 }
 
@@ -236,14 +254,14 @@ fn page_clause(
 #[async_trait]
 impl<T: Conn> Reader for T {
     async fn get_organization(&mut self, id: &str) -> Result<Option<Organization>> {
-        load_organization(self.conn(), id).await
+        load_organization(self.conn()?, id).await
     }
 
     async fn get_user(&mut self, org: &str, id: &str) -> Result<Option<User>> {
         let sql = format!(
             "SELECT {USER_COLS} FROM users WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL"
         );
-        let conn = self.conn();
+        let conn = self.conn()?;
         let row = sqlx::query(&sql)
             .bind(org)
             .bind(id)
@@ -261,7 +279,7 @@ impl<T: Conn> Reader for T {
         let sql = format!(
             "SELECT {USER_COLS} FROM users WHERE organization_id = $1 AND deleted_at IS NULL ORDER BY created_at, id"
         );
-        let conn = self.conn();
+        let conn = self.conn()?;
         let rows = fetch_all(conn, sqlx::query(&sql).bind(org)).await?;
         let mut users = rows.iter().map(rows::user).collect::<Result<Vec<_>>>()?;
         attach(conn, org, &mut users).await?;
@@ -275,7 +293,7 @@ impl<T: Conn> Reader for T {
         let row = sqlx::query(&sql)
             .bind(org)
             .bind(id)
-            .fetch_optional(self.conn())
+            .fetch_optional(self.conn()?)
             .await
             .map_err(db_err)?;
         row.as_ref().map(rows::api_key).transpose()
@@ -285,11 +303,11 @@ impl<T: Conn> Reader for T {
         let rows = match user {
             Some(user) => {
                 let sql = format!("SELECT {KEY_COLS} FROM api_keys WHERE organization_id = $1 AND user_id = $2 AND deleted_at IS NULL ORDER BY created_at, id");
-                fetch_all(self.conn(), sqlx::query(&sql).bind(org).bind(user)).await?
+                fetch_all(self.conn()?, sqlx::query(&sql).bind(org).bind(user)).await?
             }
             None => {
                 let sql = format!("SELECT {KEY_COLS} FROM api_keys WHERE organization_id = $1 AND deleted_at IS NULL ORDER BY created_at, id");
-                fetch_all(self.conn(), sqlx::query(&sql).bind(org)).await?
+                fetch_all(self.conn()?, sqlx::query(&sql).bind(org)).await?
             }
         };
         rows.iter().map(rows::api_key).collect()
@@ -299,7 +317,7 @@ impl<T: Conn> Reader for T {
         let sql = format!(
             "SELECT {KEY_COLS} FROM api_keys WHERE public_key = $1 ORDER BY created_at, id"
         );
-        let rows = fetch_all(self.conn(), sqlx::query(&sql).bind(public_key)).await?;
+        let rows = fetch_all(self.conn()?, sqlx::query(&sql).bind(public_key)).await?;
         rows.iter().map(rows::api_key).collect()
     }
 
@@ -308,7 +326,7 @@ impl<T: Conn> Reader for T {
         let row = sqlx::query(&sql)
             .bind(org)
             .bind(id)
-            .fetch_optional(self.conn())
+            .fetch_optional(self.conn()?)
             .await
             .map_err(db_err)?;
         row.as_ref().map(rows::tag).transpose()
@@ -316,7 +334,11 @@ impl<T: Conn> Reader for T {
 
     async fn list_tags(&mut self, org: &str, kind: TagKind) -> Result<Vec<Tag>> {
         let sql = format!("SELECT {TAG_COLS} FROM tags WHERE organization_id = $1 AND kind = $2 ORDER BY created_at, id");
-        let rows = fetch_all(self.conn(), sqlx::query(&sql).bind(org).bind(kind.as_str())).await?;
+        let rows = fetch_all(
+            self.conn()?,
+            sqlx::query(&sql).bind(org).bind(kind.as_str()),
+        )
+        .await?;
         rows.iter().map(rows::tag).collect()
     }
 
@@ -327,7 +349,7 @@ impl<T: Conn> Reader for T {
         let row = sqlx::query(&sql)
             .bind(org)
             .bind(id)
-            .fetch_optional(self.conn())
+            .fetch_optional(self.conn()?)
             .await
             .map_err(db_err)?;
         row.as_ref().map(rows::activity).transpose()
@@ -342,14 +364,14 @@ impl<T: Conn> Reader for T {
         let row = sqlx::query(&sql)
             .bind(org)
             .bind(fingerprint)
-            .fetch_optional(self.conn())
+            .fetch_optional(self.conn()?)
             .await
             .map_err(db_err)?;
         row.as_ref().map(rows::activity).transpose()
     }
 
     async fn list_activities(&mut self, org: &str, query: &ActivityQuery) -> Result<Vec<Activity>> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         let before_n = match &query.page.before {
             Some(id) => Some(cursor_n(conn, "activities", "organization_id", org, id).await?),
             None => None,
@@ -402,7 +424,7 @@ impl<T: Conn> Reader for T {
         filter: &SubOrgFilter,
         page: &Page,
     ) -> Result<Vec<String>> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         let before_n = match &page.before {
             Some(id) => Some(cursor_n(conn, "organizations", "parent_id", parent, id).await?),
             None => None,
@@ -512,12 +534,12 @@ impl Store for SqlStore {
             });
         }
         Ok(Box::new(SqlTx {
-            tx,
+            tx: Some(tx),
             head: ChainHead {
                 seq: 0,
                 hash: String::new(),
             },
-            _guard: guard,
+            guard,
         }))
     }
 
@@ -534,9 +556,9 @@ impl Store for SqlStore {
             hash: row.try_get("chain_head").map_err(db_err)?,
         };
         Ok(Box::new(SqlTx {
-            tx,
+            tx: Some(tx),
             head,
-            _guard: guard,
+            guard,
         }))
     }
 
@@ -594,7 +616,7 @@ impl StoreTx for SqlTx {
 
     async fn set_meta(&mut self, key: &str, value: &str) -> Result<()> {
         exec(
-            self.conn(),
+            self.conn()?,
             sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2)")
                 .bind(key)
                 .bind(value),
@@ -607,7 +629,7 @@ impl StoreTx for SqlTx {
         let features =
             serde_json::to_string(&org.features).map_err(|e| StoreError::Other(e.to_string()))?;
         exec(
-            self.conn(),
+            self.conn()?,
             sqlx::query(
                 "INSERT INTO organizations (id, name, parent_id, root_quorum_threshold, features, version, chain_seq, chain_head, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9)",
@@ -627,7 +649,7 @@ impl StoreTx for SqlTx {
     }
 
     async fn mark_organization_deleted(&mut self, id: &str, at: Millis) -> Result<()> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         exec(&mut *conn, sqlx::query("UPDATE api_keys SET deleted_at = $2, updated_at = $2 WHERE organization_id = $1 AND deleted_at IS NULL").bind(id).bind(at)).await?;
         exec(&mut *conn, sqlx::query("UPDATE users SET deleted_at = $2, updated_at = $2 WHERE organization_id = $1 AND deleted_at IS NULL").bind(id).bind(at)).await?;
         exec(
@@ -646,7 +668,7 @@ impl StoreTx for SqlTx {
         threshold: u32,
         user_ids: &[String],
     ) -> Result<()> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         exec(
             &mut *conn,
             sqlx::query("UPDATE organizations SET root_quorum_threshold = $2 WHERE id = $1")
@@ -673,7 +695,7 @@ impl StoreTx for SqlTx {
 
     async fn insert_user(&mut self, user: &User) -> Result<()> {
         exec(
-            self.conn(),
+            self.conn()?,
             sqlx::query(
                 "INSERT INTO users (id, organization_id, name, email, phone_number, is_root, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 0, $6, $7)",
             )
@@ -691,7 +713,7 @@ impl StoreTx for SqlTx {
 
     async fn update_user(&mut self, user: &User) -> Result<()> {
         let n = exec(
-            self.conn(),
+            self.conn()?,
             sqlx::query("UPDATE users SET name = $3, email = $4, phone_number = $5, updated_at = $6 WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL")
                 .bind(&user.organization_id)
                 .bind(&user.id)
@@ -708,7 +730,7 @@ impl StoreTx for SqlTx {
     }
 
     async fn delete_user(&mut self, org: &str, id: &str, at: Millis) -> Result<()> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         let n = exec(&mut *conn, sqlx::query("UPDATE users SET deleted_at = $3, updated_at = $3, is_root = 0 WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL").bind(org).bind(id).bind(at)).await?;
         if n == 0 {
             return Err(StoreError::NotFound);
@@ -724,7 +746,7 @@ impl StoreTx for SqlTx {
 
     async fn insert_api_key(&mut self, key: &ApiKey) -> Result<()> {
         exec(
-            self.conn(),
+            self.conn()?,
             sqlx::query(
                 "INSERT INTO api_keys (id, organization_id, user_id, name, public_key, curve, expiration_seconds, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
@@ -743,7 +765,7 @@ impl StoreTx for SqlTx {
     }
 
     async fn delete_api_key(&mut self, org: &str, id: &str, at: Millis) -> Result<()> {
-        let n = exec(self.conn(), sqlx::query("UPDATE api_keys SET deleted_at = $3, updated_at = $3 WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL").bind(org).bind(id).bind(at)).await?;
+        let n = exec(self.conn()?, sqlx::query("UPDATE api_keys SET deleted_at = $3, updated_at = $3 WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL").bind(org).bind(id).bind(at)).await?;
         if n == 0 {
             return Err(StoreError::NotFound);
         }
@@ -752,7 +774,7 @@ impl StoreTx for SqlTx {
 
     async fn insert_tag(&mut self, tag: &Tag) -> Result<()> {
         exec(
-            self.conn(),
+            self.conn()?,
             sqlx::query("INSERT INTO tags (id, organization_id, name, kind, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(&tag.id)
                 .bind(&tag.organization_id)
@@ -767,7 +789,7 @@ impl StoreTx for SqlTx {
 
     async fn rename_tag(&mut self, org: &str, id: &str, name: &str, at: Millis) -> Result<()> {
         let n = exec(
-            self.conn(),
+            self.conn()?,
             sqlx::query(
                 "UPDATE tags SET name = $3, updated_at = $4 WHERE organization_id = $1 AND id = $2",
             )
@@ -784,7 +806,7 @@ impl StoreTx for SqlTx {
     }
 
     async fn delete_tag(&mut self, org: &str, id: &str) -> Result<()> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         // The tag row first: only a tag of this organization takes its memberships along.
         let n = exec(
             &mut *conn,
@@ -805,7 +827,7 @@ impl StoreTx for SqlTx {
     }
 
     async fn add_tag_member(&mut self, tag: &str, member: &str) -> Result<()> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         exec(
             &mut *conn,
             sqlx::query("DELETE FROM tag_members WHERE tag_id = $1 AND member_id = $2")
@@ -825,7 +847,7 @@ impl StoreTx for SqlTx {
 
     async fn remove_tag_member(&mut self, tag: &str, member: &str) -> Result<()> {
         exec(
-            self.conn(),
+            self.conn()?,
             sqlx::query("DELETE FROM tag_members WHERE tag_id = $1 AND member_id = $2")
                 .bind(tag)
                 .bind(member),
@@ -836,7 +858,7 @@ impl StoreTx for SqlTx {
 
     async fn tag_members(&mut self, tag: &str) -> Result<Vec<String>> {
         let rows = fetch_all(
-            self.conn(),
+            self.conn()?,
             sqlx::query("SELECT member_id FROM tag_members WHERE tag_id = $1 ORDER BY member_id")
                 .bind(tag),
         )
@@ -848,7 +870,7 @@ impl StoreTx for SqlTx {
 
     async fn insert_activity(&mut self, a: &Activity) -> Result<()> {
         exec(
-            self.conn(),
+            self.conn()?,
             sqlx::query(
                 "INSERT INTO activities (id, organization_id, activity_type, status, fingerprint, intent, result, failure, user_id, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
@@ -871,7 +893,7 @@ impl StoreTx for SqlTx {
 
     async fn update_activity(&mut self, a: &Activity) -> Result<()> {
         let n = exec(
-            self.conn(),
+            self.conn()?,
             sqlx::query("UPDATE activities SET status = $3, result = $4, failure = $5, updated_at = $6 WHERE organization_id = $1 AND id = $2")
                 .bind(&a.organization_id)
                 .bind(&a.id)
@@ -888,7 +910,7 @@ impl StoreTx for SqlTx {
     }
 
     async fn append_log(&mut self, e: &LogEntry) -> Result<()> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         exec(
             &mut *conn,
             sqlx::query("INSERT INTO activity_log (organization_id, seq, activity_id, digest, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6)")
@@ -917,7 +939,7 @@ impl StoreTx for SqlTx {
 
     async fn bump_version(&mut self, org: &str, at: Millis) -> Result<()> {
         exec(
-            self.conn(),
+            self.conn()?,
             sqlx::query(
                 "UPDATE organizations SET version = version + 1, updated_at = $2 WHERE id = $1",
             )
@@ -928,7 +950,17 @@ impl StoreTx for SqlTx {
         .map(|_| ())
     }
 
-    async fn commit(self: Box<Self>) -> Result<()> {
-        self.tx.commit().await.map_err(db_err)
+    async fn commit(mut self: Box<Self>) -> Result<()> {
+        match self.tx.take() {
+            Some(tx) => tx.commit().await.map_err(db_err),
+            None => Err(StoreError::Other("transaction already ended".into())),
+        }
+    }
+
+    async fn rollback(mut self: Box<Self>) -> Result<()> {
+        match self.tx.take() {
+            Some(tx) => tx.rollback().await.map_err(db_err),
+            None => Ok(()),
+        }
     }
 }

@@ -610,31 +610,25 @@ mod tests {
         assert_eq!(psql_select(a, &url, "select 1"), "1");
     }
 
-    /// Helper for `watchdog_cleans_up_after_process_exit`: runs in a child test process, starts a cluster,
-    /// leaks it and exits. Does nothing unless the env var is set.
-    #[test]
-    #[ignore = "helper, run by watchdog_cleans_up_after_process_exit"]
-    fn orphan_helper() {
-        if std::env::var_os("QUORATE_PG_ORPHAN_HELPER").is_none() {
-            return;
-        }
-        let cluster = PgCluster::start().expect("start cluster");
-        println!(
-            "QUORATE_PG_ORPHAN port={} dir={}",
-            cluster.port(),
-            cluster.root.display()
-        );
-        std::mem::forget(cluster);
-    }
-
+    /// Re-runs itself as a child test process that starts a cluster, leaks it and exits; the
+    /// watchdog must then stop the server and remove its directory.
     #[test]
     fn watchdog_cleans_up_after_process_exit() {
+        if std::env::var_os("QUORATE_PG_ORPHAN_HELPER").is_some() {
+            let cluster = PgCluster::start().expect("start cluster");
+            println!(
+                "QUORATE_PG_ORPHAN port={} dir={}",
+                cluster.port(),
+                cluster.root.display()
+            );
+            std::mem::forget(cluster);
+            return;
+        }
         let exe = std::env::current_exe().expect("current exe");
         let out = Command::new(exe)
             .args([
-                "pg::tests::orphan_helper",
+                "pg::tests::watchdog_cleans_up_after_process_exit",
                 "--exact",
-                "--ignored",
                 "--nocapture",
                 "--test-threads=1",
             ])

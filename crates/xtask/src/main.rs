@@ -3,6 +3,7 @@
 
 mod activities;
 mod load;
+mod sign;
 mod stamp;
 mod whoami;
 
