@@ -272,3 +272,31 @@ pub async fn resolve(
     }
     Ok(principal)
 }
+
+impl crate::App {
+    /// Verifies the stamp over `body`, decodes it as `T`, and resolves the caller for the
+    /// organization `org_of` names. Returns the request, the organization id and the caller.
+    pub(crate) async fn authenticate<T: serde::de::DeserializeOwned>(
+        &self,
+        body: &[u8],
+        stamp: Option<&str>,
+        access: Access,
+        org_of: impl Fn(&T) -> &str,
+    ) -> Result<(T, String, Principal)> {
+        let (public_key, scheme) = verify_stamp(&self.auth, stamp, body)?;
+        let req: T = quorate_proto::decode(body).map_err(AppError::invalid)?;
+        let org = quorate_domain::id::parse_id("organizationId", org_of(&req))
+            .map_err(|e| AppError::invalid(e.to_string()))?;
+        let principal = resolve(
+            &self.store,
+            &self.auth,
+            &*self.clock,
+            &public_key,
+            scheme,
+            &org,
+            access,
+        )
+        .await?;
+        Ok((req, org, principal))
+    }
+}

@@ -2,7 +2,7 @@
 //! fingerprint dedupe → authenticate → parse → decide → execute and record in one
 //! transaction of the organization → respond only after commit.
 
-use crate::auth::{self, Access, Principal};
+use crate::auth::{Access, Principal};
 use crate::chain;
 use crate::command::{self, Command};
 use crate::error::{AppError, Result};
@@ -67,20 +67,9 @@ pub fn fingerprint(body: &[u8]) -> String {
 impl App {
     /// Handles `POST /public/v1/submit/{path}`.
     pub async fn submit(&self, path: &str, body: &[u8], stamp: Option<&str>) -> Result<Submitted> {
-        let (public_key, scheme) = auth::verify_stamp(&self.auth, stamp, body)?;
-        let envelope: SubmitRequest = quorate_proto::decode(body).map_err(AppError::invalid)?;
-        let org_id = quorate_domain::id::parse_id("organizationId", &envelope.organization_id)
-            .map_err(|e| AppError::invalid(e.to_string()))?;
-        let principal = auth::resolve(
-            &self.store,
-            &self.auth,
-            &*self.clock,
-            &public_key,
-            scheme,
-            &org_id,
-            Access::Write,
-        )
-        .await?;
+        let (envelope, org_id, principal) = self
+            .authenticate::<SubmitRequest>(body, stamp, Access::Write, |r| &r.organization_id)
+            .await?;
         let fingerprint = fingerprint(body);
         // A resubmitted body (the Rust SDK polls this way) returns the stored activity as is.
         if let Some(existing) = self

@@ -1,13 +1,12 @@
 //! Reads of the Turnkey face (`POST /public/v1/query/*`): stamped, resolved with read access
 //! (the organization or its parent), answered from the store.
 
-use crate::auth::{self, Access, Principal};
+use crate::auth::Access;
 use crate::error::{AppError, Result};
 use crate::App;
 use quorate_domain::{id::parse_id, ActivityStatus, TagKind};
 use quorate_proto as wire;
 use quorate_store::{ActivityQuery, Page, StoreError, SubOrgFilter};
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 /// Query paths quorate answers.
@@ -79,35 +78,12 @@ fn bad_cursor(e: StoreError) -> AppError {
 }
 
 impl App {
-    async fn caller<T: DeserializeOwned>(
-        &self,
-        body: &[u8],
-        stamp: Option<&str>,
-        access: Access,
-        org_of: impl Fn(&T) -> &str,
-    ) -> Result<(T, String, Principal)> {
-        let (public_key, scheme) = auth::verify_stamp(&self.auth, stamp, body)?;
-        let req: T = wire::decode(body).map_err(AppError::invalid)?;
-        let org = id("organizationId", org_of(&req))?;
-        let principal = auth::resolve(
-            &self.store,
-            &self.auth,
-            &*self.clock,
-            &public_key,
-            scheme,
-            &org,
-            access,
-        )
-        .await?;
-        Ok((req, org, principal))
-    }
-
     /// Handles `POST /public/v1/query/{path}`.
     pub async fn query(&self, path: &str, body: &[u8], stamp: Option<&str>) -> Result<Value> {
         match path {
             "whoami" => {
                 let (_, _, p) = self
-                    .caller::<wire::OrganizationRequest>(body, stamp, Access::Whoami, |r| {
+                    .authenticate::<wire::OrganizationRequest>(body, stamp, Access::Whoami, |r| {
                         &r.organization_id
                     })
                     .await?;
@@ -120,7 +96,7 @@ impl App {
             }
             "get_organization" => {
                 let (_, org, _) = self
-                    .caller::<wire::OrganizationRequest>(body, stamp, Access::Read, |r| {
+                    .authenticate::<wire::OrganizationRequest>(body, stamp, Access::Read, |r| {
                         &r.organization_id
                     })
                     .await?;
@@ -148,7 +124,7 @@ impl App {
             }
             "get_organization_configs" => {
                 let (_, org, _) = self
-                    .caller::<wire::OrganizationRequest>(body, stamp, Access::Read, |r| {
+                    .authenticate::<wire::OrganizationRequest>(body, stamp, Access::Read, |r| {
                         &r.organization_id
                     })
                     .await?;
@@ -167,7 +143,7 @@ impl App {
             }
             "list_suborgs" => {
                 let (req, org, _) = self
-                    .caller::<wire::GetSubOrgIdsRequest>(body, stamp, Access::Read, |r| {
+                    .authenticate::<wire::GetSubOrgIdsRequest>(body, stamp, Access::Read, |r| {
                         &r.organization_id
                     })
                     .await?;
@@ -202,7 +178,7 @@ impl App {
             }
             "get_user" => {
                 let (req, org, _) = self
-                    .caller::<wire::GetUserRequest>(body, stamp, Access::Read, |r| {
+                    .authenticate::<wire::GetUserRequest>(body, stamp, Access::Read, |r| {
                         &r.organization_id
                     })
                     .await?;
@@ -220,7 +196,7 @@ impl App {
             }
             "list_users" => {
                 let (_, org, _) = self
-                    .caller::<wire::OrganizationRequest>(body, stamp, Access::Read, |r| {
+                    .authenticate::<wire::OrganizationRequest>(body, stamp, Access::Read, |r| {
                         &r.organization_id
                     })
                     .await?;
@@ -231,7 +207,7 @@ impl App {
             }
             "list_user_tags" => {
                 let (_, org, _) = self
-                    .caller::<wire::OrganizationRequest>(body, stamp, Access::Read, |r| {
+                    .authenticate::<wire::OrganizationRequest>(body, stamp, Access::Read, |r| {
                         &r.organization_id
                     })
                     .await?;
@@ -247,7 +223,7 @@ impl App {
             }
             "get_api_key" => {
                 let (req, org, _) = self
-                    .caller::<wire::GetApiKeyRequest>(body, stamp, Access::Read, |r| {
+                    .authenticate::<wire::GetApiKeyRequest>(body, stamp, Access::Read, |r| {
                         &r.organization_id
                     })
                     .await?;
@@ -265,7 +241,7 @@ impl App {
             }
             "get_api_keys" => {
                 let (req, org, _) = self
-                    .caller::<wire::GetApiKeysRequest>(body, stamp, Access::Read, |r| {
+                    .authenticate::<wire::GetApiKeysRequest>(body, stamp, Access::Read, |r| {
                         &r.organization_id
                     })
                     .await?;
@@ -285,7 +261,7 @@ impl App {
             }
             "get_activity" => {
                 let (req, org, _) = self
-                    .caller::<wire::GetActivityRequest>(body, stamp, Access::Read, |r| {
+                    .authenticate::<wire::GetActivityRequest>(body, stamp, Access::Read, |r| {
                         &r.organization_id
                     })
                     .await?;
@@ -305,7 +281,7 @@ impl App {
             }
             "list_activities" => {
                 let (req, org, _) = self
-                    .caller::<wire::GetActivitiesRequest>(body, stamp, Access::Read, |r| {
+                    .authenticate::<wire::GetActivitiesRequest>(body, stamp, Access::Read, |r| {
                         &r.organization_id
                     })
                     .await?;

@@ -68,15 +68,10 @@ async fn query(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    if !QUERY_PATHS.contains(&name.as_str()) {
-        return Err(unknown("query", &name, known_paths::QUERY));
-    }
-    let stamp = stamp(&headers)?;
-    let body = read_body(body).await?;
+    let served = QUERY_PATHS.contains(&name.as_str());
+    let (stamp, body) = accept("query", &name, served, &headers, body).await?;
     let value = state.app.query(&name, &body, stamp.as_deref()).await?;
-    let bytes = serde_json::to_vec(&value)
-        .map_err(|e| ApiError(AppError::new(ErrorCode::Internal, e.to_string())))?;
-    Ok(json_response(StatusCode::OK, bytes))
+    ok_json(&value)
 }
 
 async fn submit(
@@ -85,11 +80,8 @@ async fn submit(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    if !catalog::implemented_paths().any(|p| p == name) {
-        return Err(unknown("submit", &name, known_paths::SUBMIT));
-    }
-    let stamp = stamp(&headers)?;
-    let body = read_body(body).await?;
+    let served = catalog::implemented_paths().any(|p| p == name);
+    let (stamp, body) = accept("submit", &name, served, &headers, body).await?;
     // Run to completion even if the client goes away: an activity is recorded whole or not at all,
     // and is never abandoned halfway through its transaction.
     let app = state.app.clone();
@@ -108,10 +100,33 @@ async fn submit(
             submitted.activity.id
         ))));
     }
-    let body = quorate_proto::ActivityResponse {
+    ok_json(&quorate_proto::ActivityResponse {
         activity: quorate_proto::Activity::from(&submitted.activity),
-    };
-    let bytes = serde_json::to_vec(&body)
+    })
+}
+
+/// Checks the route is served, then reads the stamp and the raw body.
+async fn accept(
+    kind: &str,
+    name: &str,
+    served: bool,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(Option<String>, axum::body::Bytes), ApiError> {
+    if !served {
+        let known = if kind == "query" {
+            known_paths::QUERY
+        } else {
+            known_paths::SUBMIT
+        };
+        return Err(unknown(kind, name, known));
+    }
+    let stamp = stamp(headers)?;
+    Ok((stamp, read_body(body).await?))
+}
+
+fn ok_json(value: &impl serde::Serialize) -> Result<Response, ApiError> {
+    let bytes = serde_json::to_vec(value)
         .map_err(|e| ApiError(AppError::new(ErrorCode::Internal, e.to_string())))?;
     Ok(json_response(StatusCode::OK, bytes))
 }

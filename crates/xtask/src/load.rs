@@ -35,6 +35,8 @@ pub struct Recorder {
     window: Window,
     /// Latencies (µs) of successful requests started in the measured window.
     latencies_us: Vec<u32>,
+    /// Successful requests completed in each second of the measured window.
+    per_second: Vec<u64>,
     /// Successful requests over the whole run, warm-up included.
     pub ok_total: u64,
     errors: BTreeMap<String, u64>,
@@ -45,6 +47,7 @@ impl Recorder {
         Recorder {
             window,
             latencies_us: Vec::with_capacity(4096),
+            per_second: vec![0; window.measured().as_secs_f64().ceil() as usize],
             ok_total: 0,
             errors: BTreeMap::new(),
         }
@@ -64,6 +67,10 @@ impl Recorder {
                     let us = started.elapsed().as_micros();
                     self.latencies_us
                         .push(u32::try_from(us).unwrap_or(u32::MAX));
+                    let second = self.window.measure_from.elapsed().as_secs() as usize;
+                    if let Some(n) = self.per_second.get_mut(second) {
+                        *n += 1;
+                    }
                 }
             }
             Err(e) => *self.errors.entry(e).or_default() += 1,
@@ -103,6 +110,7 @@ where
 pub struct Outcome {
     /// Sorted latencies (µs) of successful requests in the measured window.
     latencies_us: Vec<u32>,
+    per_second: Vec<u64>,
     pub measured: Duration,
     pub per_worker_ok: Vec<u64>,
     pub errors: BTreeMap<String, u64>,
@@ -121,10 +129,14 @@ struct CpuUse {
 impl Outcome {
     fn merge(recorders: Vec<Recorder>, window: Window, cpu: Option<CpuUse>) -> Self {
         let mut latencies_us = Vec::new();
+        let mut per_second = vec![0u64; window.measured().as_secs_f64().ceil() as usize];
         let mut errors = BTreeMap::new();
         let mut per_worker_ok = Vec::with_capacity(recorders.len());
         for r in recorders {
             latencies_us.extend_from_slice(&r.latencies_us);
+            for (total, n) in per_second.iter_mut().zip(&r.per_second) {
+                *total += n;
+            }
             per_worker_ok.push(r.ok_total);
             for (k, v) in r.errors {
                 *errors.entry(k).or_default() += v;
@@ -133,6 +145,7 @@ impl Outcome {
         latencies_us.sort_unstable();
         Outcome {
             latencies_us,
+            per_second,
             measured: window.measured(),
             per_worker_ok,
             errors,
@@ -178,6 +191,14 @@ impl Outcome {
             self.quantile_ms(1.0),
             self.measured_ok(),
         );
+        if let (Some(first), Some(last)) = (self.per_second.first(), self.per_second.last()) {
+            if self.per_second.len() >= 3 {
+                println!(
+                    "  {:<34} completed in the first second {first}, in the last second {last}",
+                    ""
+                );
+            }
+        }
         if let Some(cpu) = &self.cpu {
             let wall = cpu.wall.as_secs_f64().max(1e-9);
             let own = cpu.process.as_secs_f64() / wall;
