@@ -28,8 +28,6 @@ pub struct Principal {
     pub user_name: String,
     /// The organization the credential belongs to (may differ from the target for reads).
     pub organization: Organization,
-    /// Whether the user is a member of its organization's root quorum.
-    pub is_root: bool,
     /// The public key and scheme that signed the request.
     pub public_key: String,
     pub scheme: StampScheme,
@@ -54,6 +52,15 @@ impl AuthCache {
             keys: RwLock::new(HashMap::new()),
             principals: cache_principals.then(|| RwLock::new(HashMap::new())),
             generation: AtomicU64::new(0),
+        }
+    }
+
+    /// Forgets resolutions of these public keys (a new key may now resolve differently).
+    pub fn forget_keys(&self, public_keys: &[String]) {
+        if let Some(p) = &self.principals {
+            if let Ok(mut map) = p.write() {
+                map.retain(|(pk, _, _), _| !public_keys.contains(pk));
+            }
         }
     }
 
@@ -257,7 +264,6 @@ pub async fn resolve(
     let principal = Principal {
         key: key.clone(),
         user_name: user.name,
-        is_root: organization.root_user_ids.contains(&key.user_id),
         organization,
         public_key: public_key.to_string(),
         scheme,

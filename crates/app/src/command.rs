@@ -65,15 +65,40 @@ pub enum Command {
     },
 }
 
+/// What a completed command does to who can authenticate, for the credential cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialEffect {
+    None,
+    /// Adds these public keys; resolutions of other keys stay valid.
+    Adds(Vec<String>),
+    /// Removes or renames credentials, users or organizations.
+    Changes,
+}
+
 impl Command {
-    /// Whether executing it changes who can authenticate (users, keys, organizations).
-    pub fn changes_credentials(&self) -> bool {
-        !matches!(
-            self,
+    pub fn credential_effect(&self) -> CredentialEffect {
+        let keys = |users: &[NewUser]| {
+            users
+                .iter()
+                .flat_map(|u| u.keys.iter().map(|k| k.public_key.clone()))
+                .collect()
+        };
+        match self {
             Command::CreateUserTag { .. }
-                | Command::UpdateUserTag { .. }
-                | Command::DeleteUserTags(_)
-        )
+            | Command::UpdateUserTag { .. }
+            | Command::DeleteUserTags(_) => CredentialEffect::None,
+            Command::CreateSubOrganization { root_users, .. } => {
+                CredentialEffect::Adds(keys(root_users))
+            }
+            Command::CreateUsers(users) => CredentialEffect::Adds(keys(users)),
+            Command::CreateApiKeys { keys, .. } => {
+                CredentialEffect::Adds(keys.iter().map(|k| k.public_key.clone()).collect())
+            }
+            Command::DeleteSubOrganization
+            | Command::UpdateUser { .. }
+            | Command::DeleteUsers(_)
+            | Command::DeleteApiKeys { .. } => CredentialEffect::Changes,
+        }
     }
 }
 

@@ -4,12 +4,12 @@
 
 use crate::auth::{Access, Principal};
 use crate::chain;
-use crate::command::{self, Command};
+use crate::command::{self, Command, CredentialEffect};
 use crate::error::{AppError, Result};
 use crate::exec::{self, Ctx, ExecError};
 use crate::App;
 use quorate_crypto::sha256_hex;
-use quorate_domain::{catalog, new_id, Activity, ActivityStatus, Failure};
+use quorate_domain::{catalog, new_id, Activity, ActivityStatus, Failure, Organization};
 use quorate_proto::{ErrorCode, SubmitRequest};
 use quorate_store::{LogEntry, StoreError, StoreTx};
 use serde_json::{json, Value};
@@ -33,9 +33,11 @@ enum Decision {
 /// Turnkey's rule without user policies (those arrive with the policy engine): root quorum
 /// members act when the quorum is met by their own approval; anyone else may manage only
 /// their own credentials.
-fn decide(principal: &Principal, cmd: &Command) -> Decision {
-    if principal.is_root {
-        return if principal.organization.root_quorum_threshold <= 1 {
+/// `org` is the organization as read under its write lock, so the decision sees the current
+/// root quorum.
+fn decide(principal: &Principal, org: &Organization, cmd: &Command) -> Decision {
+    if org.root_user_ids.contains(&principal.key.user_id) {
+        return if org.root_quorum_threshold <= 1 {
             Decision::Execute
         } else {
             Decision::AwaitConsensus
@@ -99,7 +101,6 @@ impl App {
             )));
         }
         let cmd = command::parse(path, envelope.parameters.clone())?;
-        let decision = decide(&principal, &cmd);
 
         let now = self.clock.now_ms();
         let mut activity = Activity {
@@ -126,8 +127,12 @@ impl App {
                 denied: None,
             });
         }
+        let org = tx
+            .organization()
+            .cloned()
+            .ok_or_else(|| AppError::not_found(format!("organization `{org_id}` not found")))?;
         let mut denied = None;
-        match decision {
+        match decide(&principal, &org, &cmd) {
             Decision::Deny(reason) => {
                 activity.status = ActivityStatus::Failed;
                 activity.failure = Some(Failure {
@@ -145,9 +150,6 @@ impl App {
             }
             Decision::AwaitConsensus => activity.status = ActivityStatus::ConsensusNeeded,
             Decision::Execute => {
-                let org = tx.get_organization(&org_id).await?.ok_or_else(|| {
-                    AppError::not_found(format!("organization `{org_id}` not found"))
-                })?;
                 let ctx = Ctx {
                     org: &org,
                     now,
@@ -176,8 +178,12 @@ impl App {
         }
         record(&mut *tx, &activity).await?;
         tx.commit().await?;
-        if activity.status == ActivityStatus::Completed && cmd.changes_credentials() {
-            self.auth.invalidate();
+        if activity.status == ActivityStatus::Completed {
+            match cmd.credential_effect() {
+                CredentialEffect::None => {}
+                CredentialEffect::Adds(keys) => self.auth.forget_keys(&keys),
+                CredentialEffect::Changes => self.auth.invalidate(),
+            }
         }
         metrics::counter!("quorate_activities_total", "type" => activity.activity_type.clone(), "status" => activity.status.as_str()).increment(1);
         Ok(Submitted { activity, denied })

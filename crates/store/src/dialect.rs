@@ -33,16 +33,13 @@ impl Backend {
         }
     }
 
-    /// The statement that takes the organization's write lock and reads its chain head.
-    pub(crate) fn lock_org_sql(self) -> &'static str {
+    /// Appended to the organization read that opens a write transaction: it takes the
+    /// organization's row lock on PostgreSQL. SQLite has one writer at a time (an in-process
+    /// mutex), so a plain read suffices there.
+    pub(crate) fn lock_suffix(self) -> &'static str {
         match self {
-            // SQLite has one writer at a time (an in-process mutex), so a plain read suffices.
-            Backend::Sqlite => {
-                "SELECT chain_seq, chain_head FROM organizations WHERE id = $1 AND deleted_at IS NULL"
-            }
-            Backend::Postgres => {
-                "SELECT chain_seq, chain_head FROM organizations WHERE id = $1 AND deleted_at IS NULL FOR UPDATE"
-            }
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE",
         }
     }
 }

@@ -133,6 +133,8 @@ pub trait Store: Send + Sync + 'static {
 pub trait StoreTx: Reader {
     /// The chain head of the locked organization (zero/empty for a fresh store in `begin_init`).
     fn chain_head(&self) -> &ChainHead;
+    /// The organization `begin` locked, as read under the lock (`None` in `begin_init`).
+    fn organization(&self) -> Option<&Organization>;
     async fn set_meta(&mut self, key: &str, value: &str) -> Result<()>;
     /// Inserts an organization with its genesis chain head.
     async fn insert_organization(&mut self, org: &Organization, chain_head: &str) -> Result<()>;

@@ -89,9 +89,37 @@ pub struct SqlTx {
     /// `None` only after commit or rollback.
     tx: Option<Transaction<'static, Any>>,
     head: ChainHead,
+    /// The organization locked by `begin`, as it was when locked.
+    organization: Option<Organization>,
+    /// A version bump not yet written: it rides on the next chain update (or the commit).
+    bump_pending: Option<Millis>,
     /// Released only after the transaction has ended, so the next writer never meets a
     /// half-finished rollback.
     guard: Option<OwnedMutexGuard<()>>,
+}
+
+impl SqlTx {
+    /// The pending version bump, if it is for `org`.
+    fn take_bump(&mut self, org: &str) -> Option<Millis> {
+        if self.organization.as_ref().is_some_and(|o| o.id == org) {
+            self.bump_pending.take()
+        } else {
+            None
+        }
+    }
+}
+
+async fn write_bump(conn: &mut AnyConnection, org: &str, at: Millis) -> Result<()> {
+    exec(
+        conn,
+        sqlx::query(
+            "UPDATE organizations SET version = version + 1, updated_at = $2 WHERE id = $1",
+        )
+        .bind(org)
+        .bind(at),
+    )
+    .await
+    .map(|_| ())
 }
 
 impl Drop for SqlTx {
@@ -133,28 +161,40 @@ async fn exec<'q>(
 }
 
 /// Loads the keys and tag ids of `users` (all of one organization).
+/// Loads the keys and tag ids of `users` (all of one organization). For a single user only
+/// that user's rows are read, so the cost does not grow with the organization.
 async fn attach(conn: &mut AnyConnection, org: &str, users: &mut [User]) -> Result<()> {
-    if users.is_empty() {
-        return Ok(());
-    }
+    let single = match users {
+        [] => return Ok(()),
+        [one] => Some(one.id.clone()),
+        _ => None,
+    };
+    let (key_filter, tag_filter) = match single {
+        Some(_) => ("user_id = $2", "m.member_id = $2"),
+        None => ("TRUE", "TRUE"),
+    };
     let sql = format!(
-        "SELECT {KEY_COLS} FROM api_keys WHERE organization_id = $1 AND deleted_at IS NULL ORDER BY created_at, id"
+        "SELECT {KEY_COLS} FROM api_keys WHERE organization_id = $1 AND {key_filter} AND deleted_at IS NULL ORDER BY created_at, id"
     );
-    let keys = fetch_all(conn, sqlx::query(&sql).bind(org)).await?;
+    let mut q = sqlx::query(&sql).bind(org);
+    if let Some(u) = &single {
+        q = q.bind(u.as_str());
+    }
+    let keys = fetch_all(conn, q).await?;
     let mut by_user: HashMap<String, Vec<ApiKey>> = HashMap::new();
     for row in &keys {
         let k = rows::api_key(row)?;
         by_user.entry(k.user_id.clone()).or_default().push(k);
     }
-    let tags = fetch_all(
-        conn,
-        sqlx::query(
-            "SELECT m.member_id, m.tag_id FROM tag_members m JOIN tags t ON t.id = m.tag_id \
-             WHERE t.organization_id = $1 AND t.kind = 'TAG_TYPE_USER' ORDER BY t.created_at, t.id",
-        )
-        .bind(org),
-    )
-    .await?;
+    let sql = format!(
+        "SELECT m.member_id, m.tag_id FROM tag_members m JOIN tags t ON t.id = m.tag_id \
+         WHERE t.organization_id = $1 AND {tag_filter} AND t.kind = 'TAG_TYPE_USER' ORDER BY t.created_at, t.id"
+    );
+    let mut q = sqlx::query(&sql).bind(org);
+    if let Some(u) = &single {
+        q = q.bind(u.as_str());
+    }
+    let tags = fetch_all(conn, q).await?;
     let mut tags_by_user: HashMap<String, Vec<String>> = HashMap::new();
     for row in &tags {
         let member: String = row.try_get("member_id").map_err(db_err)?;
@@ -168,15 +208,21 @@ async fn attach(conn: &mut AnyConnection, org: &str, users: &mut [User]) -> Resu
     Ok(())
 }
 
-async fn load_organization(conn: &mut AnyConnection, id: &str) -> Result<Option<Organization>> {
-    let row = sqlx::query(
-        "SELECT id, name, parent_id, root_quorum_threshold, features, version, created_at, updated_at \
-         FROM organizations WHERE id = $1 AND deleted_at IS NULL",
-    )
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db_err)?;
+/// Reads a live organization and its chain head; `suffix` may lock the row (`FOR UPDATE`).
+async fn load_organization(
+    conn: &mut AnyConnection,
+    id: &str,
+    suffix: &str,
+) -> Result<Option<(Organization, ChainHead)>> {
+    let sql = format!(
+        "SELECT id, name, parent_id, root_quorum_threshold, features, version, created_at, updated_at, chain_seq, chain_head \
+         FROM organizations WHERE id = $1 AND deleted_at IS NULL{suffix}"
+    );
+    let row = sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
     let Some(row) = row else { return Ok(None) };
     let roots = fetch_all(
         conn,
@@ -188,7 +234,11 @@ async fn load_organization(conn: &mut AnyConnection, id: &str) -> Result<Option<
     .await?;
     let features: String = row.try_get("features").map_err(db_err)?;
     let threshold: i64 = row.try_get("root_quorum_threshold").map_err(db_err)?;
-    Ok(Some(Organization {
+    let head = ChainHead {
+        seq: row.try_get("chain_seq").map_err(db_err)?,
+        hash: row.try_get("chain_head").map_err(db_err)?,
+    };
+    let org = Organization {
         id: row.try_get("id").map_err(db_err)?,
         name: row.try_get("name").map_err(db_err)?,
         parent_id: row.try_get("parent_id").map_err(db_err)?,
@@ -201,7 +251,8 @@ async fn load_organization(conn: &mut AnyConnection, id: &str) -> Result<Option<
         version: row.try_get("version").map_err(db_err)?,
         created_at: row.try_get("created_at").map_err(db_err)?,
         updated_at: row.try_get("updated_at").map_err(db_err)?,
-    }))
+    };
+    Ok(Some((org, head)))
 }
 
 /// The `n` of a listed row, for cursors. The row must belong to the listing (`scope_col` =
@@ -254,7 +305,9 @@ fn page_clause(
 #[async_trait]
 impl<T: Conn> Reader for T {
     async fn get_organization(&mut self, id: &str) -> Result<Option<Organization>> {
-        load_organization(self.conn()?, id).await
+        Ok(load_organization(self.conn()?, id, "")
+            .await?
+            .map(|(o, _)| o))
     }
 
     async fn get_user(&mut self, org: &str, id: &str) -> Result<Option<User>> {
@@ -539,25 +592,22 @@ impl Store for SqlStore {
                 seq: 0,
                 hash: String::new(),
             },
+            organization: None,
+            bump_pending: None,
             guard,
         }))
     }
 
     async fn begin(&self, org: &str) -> Result<Box<dyn StoreTx>> {
         let (mut tx, guard) = self.begin_locked().await?;
-        let row = sqlx::query(self.backend.lock_org_sql())
-            .bind(org)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?
+        let (organization, head) = load_organization(&mut tx, org, self.backend.lock_suffix())
+            .await?
             .ok_or(StoreError::NotFound)?;
-        let head = ChainHead {
-            seq: row.try_get("chain_seq").map_err(db_err)?,
-            hash: row.try_get("chain_head").map_err(db_err)?,
-        };
         Ok(Box::new(SqlTx {
             tx: Some(tx),
             head,
+            organization: Some(organization),
+            bump_pending: None,
             guard,
         }))
     }
@@ -612,6 +662,10 @@ impl Store for SqlStore {
 impl StoreTx for SqlTx {
     fn chain_head(&self) -> &ChainHead {
         &self.head
+    }
+
+    fn organization(&self) -> Option<&Organization> {
+        self.organization.as_ref()
     }
 
     async fn set_meta(&mut self, key: &str, value: &str) -> Result<()> {
@@ -910,6 +964,7 @@ impl StoreTx for SqlTx {
     }
 
     async fn append_log(&mut self, e: &LogEntry) -> Result<()> {
+        let bump = self.take_bump(&e.organization_id);
         let conn = self.conn()?;
         exec(
             &mut *conn,
@@ -922,14 +977,18 @@ impl StoreTx for SqlTx {
                 .bind(&e.hash),
         )
         .await?;
-        exec(
-            conn,
-            sqlx::query("UPDATE organizations SET chain_seq = $2, chain_head = $3 WHERE id = $1")
+        let q = match bump {
+            Some(at) => sqlx::query("UPDATE organizations SET chain_seq = $2, chain_head = $3, version = version + 1, updated_at = $4 WHERE id = $1")
+                .bind(&e.organization_id)
+                .bind(e.seq)
+                .bind(&e.hash)
+                .bind(at),
+            None => sqlx::query("UPDATE organizations SET chain_seq = $2, chain_head = $3 WHERE id = $1")
                 .bind(&e.organization_id)
                 .bind(e.seq)
                 .bind(&e.hash),
-        )
-        .await?;
+        };
+        exec(conn, q).await?;
         self.head = ChainHead {
             seq: e.seq,
             hash: e.hash.clone(),
@@ -938,19 +997,20 @@ impl StoreTx for SqlTx {
     }
 
     async fn bump_version(&mut self, org: &str, at: Millis) -> Result<()> {
-        exec(
-            self.conn()?,
-            sqlx::query(
-                "UPDATE organizations SET version = version + 1, updated_at = $2 WHERE id = $1",
-            )
-            .bind(org)
-            .bind(at),
-        )
-        .await
-        .map(|_| ())
+        // The locked organization's bump is written with its next chain update, saving a statement.
+        if self.organization.as_ref().is_some_and(|o| o.id == org) {
+            self.bump_pending = Some(at);
+            return Ok(());
+        }
+        write_bump(self.conn()?, org, at).await
     }
 
     async fn commit(mut self: Box<Self>) -> Result<()> {
+        if let Some(org) = self.organization.as_ref().map(|o| o.id.clone()) {
+            if let Some(at) = self.take_bump(&org) {
+                write_bump(self.conn()?, &org, at).await?;
+            }
+        }
         match self.tx.take() {
             Some(tx) => tx.commit().await.map_err(db_err),
             None => Err(StoreError::Other("transaction already ended".into())),
