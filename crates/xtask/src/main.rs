@@ -5,6 +5,7 @@ mod activities;
 mod load;
 mod sign;
 mod stamp;
+mod tidy;
 mod whoami;
 
 use anyhow::Result;
