@@ -31,7 +31,7 @@ pub struct ErrorDetail {
 pub const DETAIL_TYPE: &str = "type.googleapis.com/errors.v1.TurnkeyErrorDetail";
 pub const POLICY_DETAIL_TYPE: &str = "type.googleapis.com/errors.v1.PolicyEnginePermissionError";
 
-/// Stable error codes. Each has a gRPC code (the `code` field) and an HTTP status.
+/// Stable error codes. Each has a gRPC code (the `code` field); the server maps it to HTTP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
     StampMissing,
@@ -92,27 +92,6 @@ impl ErrorCode {
             ErrorCode::Conflict => 6,
             ErrorCode::Unavailable => 14,
             ErrorCode::Internal => 13,
-        }
-    }
-
-    /// The HTTP status that goes with it.
-    pub fn http_status(self) -> u16 {
-        match self {
-            ErrorCode::StampMissing
-            | ErrorCode::StampMalformed
-            | ErrorCode::SignatureInvalid
-            | ErrorCode::PublicKeyNotFound
-            | ErrorCode::ApiKeyDeleted
-            | ErrorCode::ApiKeyExpired => 401,
-            ErrorCode::OrganizationMismatch | ErrorCode::RequestNotAuthorized => 403,
-            ErrorCode::RequestInvalid => 400,
-            ErrorCode::PayloadTooLarge => 413,
-            ErrorCode::NotFound | ErrorCode::RouteNotFound => 404,
-            ErrorCode::MethodNotAllowed => 405,
-            ErrorCode::NotImplemented => 501,
-            ErrorCode::Conflict => 409,
-            ErrorCode::Unavailable => 503,
-            ErrorCode::Internal => 500,
         }
     }
 }

@@ -44,11 +44,31 @@ impl IntoResponse for ApiError {
                 message: Some(detail),
             });
         }
-        let status =
-            StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = http_status(e.code);
         let bytes = serde_json::to_vec(&body)
             .unwrap_or_else(|_| b"{\"code\":13,\"message\":\"internal error\"}".to_vec());
         json_response(status, bytes)
+    }
+}
+
+/// The HTTP status of each error code (the gRPC code in the body follows google.rpc).
+fn http_status(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::StampMissing
+        | ErrorCode::StampMalformed
+        | ErrorCode::SignatureInvalid
+        | ErrorCode::PublicKeyNotFound
+        | ErrorCode::ApiKeyDeleted
+        | ErrorCode::ApiKeyExpired => StatusCode::UNAUTHORIZED,
+        ErrorCode::OrganizationMismatch | ErrorCode::RequestNotAuthorized => StatusCode::FORBIDDEN,
+        ErrorCode::RequestInvalid => StatusCode::BAD_REQUEST,
+        ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::NotFound | ErrorCode::RouteNotFound => StatusCode::NOT_FOUND,
+        ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        ErrorCode::NotImplemented => StatusCode::NOT_IMPLEMENTED,
+        ErrorCode::Conflict => StatusCode::CONFLICT,
+        ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 

@@ -6,8 +6,12 @@ mod tests {
 
     /// The `[dependencies]` names of a crate (dev-dependencies excluded).
     fn deps(krate: &str) -> Vec<String> {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(krate).join("Cargo.toml");
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(krate)
+            .join("Cargo.toml");
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let mut out = Vec::new();
         let mut in_deps = false;
         for line in text.lines().map(str::trim) {
@@ -30,21 +34,42 @@ mod tests {
     fn pure_crates_do_no_io() {
         for krate in ["domain", "crypto"] {
             let d = deps(krate);
-            for banned in ["tokio", "sqlx", "axum", "reqwest", "quorate-store", "quorate-server"] {
-                assert!(!d.iter().any(|x| x == banned), "{krate} must not depend on {banned}");
+            for banned in [
+                "tokio",
+                "sqlx",
+                "axum",
+                "reqwest",
+                "quorate-store",
+                "quorate-server",
+            ] {
+                assert!(
+                    !d.iter().any(|x| x == banned),
+                    "{krate} must not depend on {banned}"
+                );
             }
         }
     }
 
     #[test]
     fn only_the_store_knows_sql_and_only_the_server_knows_http() {
-        for krate in ["domain", "crypto", "proto", "app", "server", "client", "testkit"] {
-            assert!(!deps(krate).iter().any(|x| x == "sqlx"), "{krate} must not depend on sqlx");
+        for krate in [
+            "domain", "crypto", "proto", "app", "server", "client", "testkit",
+        ] {
+            assert!(
+                !deps(krate).iter().any(|x| x == "sqlx"),
+                "{krate} must not depend on sqlx"
+            );
         }
         assert!(deps("store").iter().any(|x| x == "sqlx"));
         for krate in ["domain", "crypto", "proto", "app", "store", "client"] {
-            assert!(!deps(krate).iter().any(|x| x == "axum"), "{krate} must not depend on axum");
+            assert!(
+                !deps(krate).iter().any(|x| x == "axum"),
+                "{krate} must not depend on axum"
+            );
         }
-        assert!(!deps("app").iter().any(|x| x == "quorate-server"), "app must not know the server");
+        assert!(
+            !deps("app").iter().any(|x| x == "quorate-server"),
+            "app must not know the server"
+        );
     }
 }
