@@ -70,13 +70,7 @@ pub(crate) async fn connect(url: &str, backend: Backend) -> Result<AnyPool> {
                 .acquire_timeout(Duration::from_secs(10))
                 .after_connect(|conn, _| {
                     Box::pin(async move {
-                        // WAL: readers never block the writer. NORMAL sync in WAL mode keeps
-                        // every committed transaction across a process crash; FULL (set with
-                        // QUORATE_SQLITE_SYNCHRONOUS=FULL) also across power loss.
-                        let sync = std::env::var("QUORATE_SQLITE_SYNCHRONOUS")
-                            .ok()
-                            .filter(|s| s.eq_ignore_ascii_case("full"))
-                            .map_or("NORMAL", |_| "FULL");
+                        let sync = sqlite_synchronous();
                         conn.execute("PRAGMA journal_mode = WAL").await?;
                         conn.execute(format!("PRAGMA synchronous = {sync}").as_str())
                             .await?;
@@ -97,6 +91,35 @@ pub(crate) async fn connect(url: &str, backend: Backend) -> Result<AnyPool> {
     }
     .map_err(|e| StoreError::Unavailable(format!("cannot connect to {}: {e}", backend.as_str())))?;
     Ok(pool)
+}
+
+/// WAL: readers never block the writer. NORMAL sync in WAL mode keeps every committed
+/// transaction across a process crash; FULL (QUORATE_SQLITE_SYNCHRONOUS=FULL) also across
+/// power loss.
+fn sqlite_synchronous() -> &'static str {
+    std::env::var("QUORATE_SQLITE_SYNCHRONOUS")
+        .ok()
+        .filter(|s| s.eq_ignore_ascii_case("full"))
+        .map_or("NORMAL", |_| "FULL")
+}
+
+/// The SQLite writer connection for the database file of `url`.
+pub(crate) fn sqlite_writer(url: &str) -> Result<rusqlite::Connection> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    let path = rest.split('?').next().unwrap_or(rest);
+    let conn = rusqlite::Connection::open(path)
+        .map_err(|e| StoreError::Unavailable(format!("cannot open {path}: {e}")))?;
+    let pragmas = format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; PRAGMA busy_timeout = 10000;",
+        sqlite_synchronous()
+    );
+    conn.execute_batch(&pragmas)
+        .map_err(|e| StoreError::Unavailable(format!("cannot configure {path}: {e}")))?;
+    conn.set_prepared_statement_cache_capacity(128);
+    Ok(conn)
 }
 
 pub(crate) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<()> {

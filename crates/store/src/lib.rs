@@ -4,6 +4,7 @@
 //! Above this crate nobody names sqlx: driver errors become [`StoreError`].
 
 mod dialect;
+mod exec;
 mod rows;
 mod sql;
 

@@ -1,70 +1,49 @@
-//! Decoding rows into domain values, and driver errors into `StoreError`.
+//! Decoding rows into domain values.
 
+use crate::exec::Row;
 use crate::{LogEntry, Result, StoreError};
 use quorate_domain::{Activity, ActivityStatus, ApiKey, Failure, Tag, TagKind, User};
-use sqlx::any::AnyRow;
-use sqlx::Row;
 
-pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
-    match e {
-        sqlx::Error::RowNotFound => StoreError::NotFound,
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-            StoreError::Unavailable(e.to_string())
-        }
-        sqlx::Error::Database(ref db) if db.is_unique_violation() => {
-            StoreError::Conflict(db.message().to_string())
-        }
-        other => StoreError::Other(other.to_string()),
-    }
-}
-
-fn get<'r, T>(row: &'r AnyRow, col: &str) -> Result<T>
-where
-    T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
-{
-    row.try_get(col).map_err(db_err)
-}
-
-pub(crate) fn api_key(row: &AnyRow) -> Result<ApiKey> {
+pub(crate) fn api_key(row: &Row) -> Result<ApiKey> {
     Ok(ApiKey {
-        id: get(row, "id")?,
-        organization_id: get(row, "organization_id")?,
-        user_id: get(row, "user_id")?,
-        name: get(row, "name")?,
-        public_key: get(row, "public_key")?,
-        curve: get(row, "curve")?,
-        expiration_seconds: get(row, "expiration_seconds")?,
-        created_at: get(row, "created_at")?,
-        updated_at: get(row, "updated_at")?,
-        deleted_at: get(row, "deleted_at")?,
+        id: row.text("id")?,
+        organization_id: row.text("organization_id")?,
+        user_id: row.text("user_id")?,
+        name: row.text("name")?,
+        public_key: row.text("public_key")?,
+        curve: row.text("curve")?,
+        expiration_seconds: row.opt_int("expiration_seconds")?,
+        created_at: row.int("created_at")?,
+        updated_at: row.int("updated_at")?,
+        deleted_at: row.opt_int("deleted_at")?,
     })
 }
 
 /// A user without keys or tags; callers attach those.
-pub(crate) fn user(row: &AnyRow) -> Result<User> {
+pub(crate) fn user(row: &Row) -> Result<User> {
     Ok(User {
-        id: get(row, "id")?,
-        organization_id: get(row, "organization_id")?,
-        name: get(row, "name")?,
-        email: get(row, "email")?,
-        phone_number: get(row, "phone_number")?,
+        id: row.text("id")?,
+        organization_id: row.text("organization_id")?,
+        name: row.text("name")?,
+        email: row.opt_text("email")?,
+        phone_number: row.opt_text("phone_number")?,
         tag_ids: Vec::new(),
         api_keys: Vec::new(),
-        created_at: get(row, "created_at")?,
-        updated_at: get(row, "updated_at")?,
+        created_at: row.int("created_at")?,
+        updated_at: row.int("updated_at")?,
     })
 }
 
-pub(crate) fn tag(row: &AnyRow) -> Result<Tag> {
-    let kind: String = get(row, "kind")?;
+pub(crate) fn tag(row: &Row) -> Result<Tag> {
+    let kind = row.text("kind")?;
     Ok(Tag {
-        id: get(row, "id")?,
-        organization_id: get(row, "organization_id")?,
-        name: get(row, "name")?,
+        id: row.text("id")?,
+        organization_id: row.text("organization_id")?,
+        name: row.text("name")?,
         kind: TagKind::parse(&kind)
             .ok_or_else(|| StoreError::Other(format!("unknown tag kind `{kind}`")))?,
-        created_at: get(row, "created_at")?,
-        updated_at: get(row, "updated_at")?,
+        created_at: row.int("created_at")?,
+        updated_at: row.int("updated_at")?,
     })
 }
 
@@ -76,12 +55,9 @@ pub(crate) fn failure_to_json(f: &Failure) -> String {
     serde_json::json!({"code": f.code, "message": f.message, "reason": f.reason}).to_string()
 }
 
-pub(crate) fn activity(row: &AnyRow) -> Result<Activity> {
-    let status: String = get(row, "status")?;
-    let intent: String = get(row, "intent")?;
-    let result: String = get(row, "result")?;
-    let failure: Option<String> = get(row, "failure")?;
-    let failure = match failure {
+pub(crate) fn activity(row: &Row) -> Result<Activity> {
+    let status = row.text("status")?;
+    let failure = match row.opt_text("failure")? {
         None => None,
         Some(text) => {
             let v = json(&text, "failure")?;
@@ -93,30 +69,30 @@ pub(crate) fn activity(row: &AnyRow) -> Result<Activity> {
         }
     };
     Ok(Activity {
-        id: get(row, "id")?,
-        organization_id: get(row, "organization_id")?,
-        activity_type: get(row, "activity_type")?,
+        id: row.text("id")?,
+        organization_id: row.text("organization_id")?,
+        activity_type: row.text("activity_type")?,
         status: ActivityStatus::parse(&status)
             .ok_or_else(|| StoreError::Other(format!("unknown activity status `{status}`")))?,
-        fingerprint: get(row, "fingerprint")?,
-        intent: json(&intent, "intent")?,
-        result: json(&result, "result")?,
+        fingerprint: row.text("fingerprint")?,
+        intent: json(&row.text("intent")?, "intent")?,
+        result: json(&row.text("result")?, "result")?,
         failure,
         votes: Vec::new(),
-        user_id: get(row, "user_id")?,
-        created_at: get(row, "created_at")?,
-        updated_at: get(row, "updated_at")?,
+        user_id: row.text("user_id")?,
+        created_at: row.int("created_at")?,
+        updated_at: row.int("updated_at")?,
     })
 }
 
-pub(crate) fn log_entry(row: &AnyRow) -> Result<LogEntry> {
+pub(crate) fn log_entry(row: &Row) -> Result<LogEntry> {
     Ok(LogEntry {
-        organization_id: get(row, "organization_id")?,
-        seq: get(row, "seq")?,
-        activity_id: get(row, "activity_id")?,
-        digest: get(row, "digest")?,
-        prev_hash: get(row, "prev_hash")?,
-        hash: get(row, "hash")?,
+        organization_id: row.text("organization_id")?,
+        seq: row.int("seq")?,
+        activity_id: row.text("activity_id")?,
+        digest: row.text("digest")?,
+        prev_hash: row.text("prev_hash")?,
+        hash: row.text("hash")?,
     })
 }
 

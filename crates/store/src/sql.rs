@@ -1,17 +1,20 @@
-//! `SqlStore`: the Store over sqlx's Any driver. The SQL is shared by both backends (standard
-//! SQL with `$n` parameters); what differs lives in `dialect`.
+//! `SqlStore`: one implementation of the store's logic over [`Exec`], with the same SQL for
+//! both backends (standard SQL, `$n` parameters). PostgreSQL runs everything through sqlx.
+//! SQLite reads go through sqlx's pool; SQLite write transactions run on one dedicated
+//! rusqlite connection (SQLite has one writer anyway), synchronously, statement after
+//! statement, with no thread hop per statement.
 
 use crate::dialect::{self, Backend};
-use crate::rows::{self, db_err};
+use crate::exec::{args, db_err, lite_err, Arg, Exec, LiteExec, Row, SqlxExec};
+use crate::rows;
 use crate::{
     ActivityQuery, ChainHead, LogEntry, Page, Reader, Result, Store, StoreError, StoreTx,
     SubOrgFilter,
 };
 use async_trait::async_trait;
 use quorate_domain::{Activity, ApiKey, Millis, Organization, Tag, TagKind, User};
-use sqlx::any::AnyRow;
 use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyConnection, AnyPool, Row, Transaction};
+use sqlx::{Any, AnyPool, Transaction};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::{Mutex, OwnedMutexGuard};
@@ -25,9 +28,8 @@ const ACTIVITY_COLS: &str = "id, organization_id, activity_type, status, fingerp
 pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
-    /// SQLite allows one writer: taking this in-process lock first avoids busy-waiting inside
-    /// SQLite. PostgreSQL serializes per organization with row locks instead.
-    write_lock: Option<Arc<Mutex<()>>>,
+    /// SQLite's one writer connection; holding its lock is holding the write lock.
+    writer: Option<Arc<Mutex<rusqlite::Connection>>>,
 }
 
 impl std::fmt::Debug for SqlStore {
@@ -44,10 +46,14 @@ impl SqlStore {
         let backend = Backend::from_url(url)?;
         let pool = dialect::connect(url, backend).await?;
         dialect::migrate(&pool, backend).await?;
+        let writer = match backend {
+            Backend::Sqlite => Some(Arc::new(Mutex::new(dialect::sqlite_writer(url)?))),
+            Backend::Postgres => None,
+        };
         Ok(SqlStore {
             pool,
             backend,
-            write_lock: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+            writer,
         })
     }
 
@@ -60,45 +66,96 @@ impl SqlStore {
         self.pool.close().await;
     }
 
-    async fn begin_locked(
-        &self,
-    ) -> Result<(Transaction<'static, Any>, Option<OwnedMutexGuard<()>>)> {
-        let guard = match &self.write_lock {
-            Some(lock) => Some(lock.clone().lock_owned().await),
-            None => None,
+    /// Opens a write transaction; `first` runs inside it before it is handed out.
+    async fn open_tx(&self, org: Option<&str>) -> Result<Box<dyn StoreTx>> {
+        let mut state = TxState {
+            head: ChainHead {
+                seq: 0,
+                hash: String::new(),
+            },
+            organization: None,
+            bump_pending: None,
         };
-        let tx = self.pool.begin().await.map_err(db_err)?;
-        Ok((tx, guard))
+        let mut tx: Box<dyn TxConn> = match &self.writer {
+            Some(writer) => {
+                let conn = writer.clone().lock_owned().await;
+                conn.execute_batch("BEGIN IMMEDIATE").map_err(lite_err)?;
+                Box::new(LiteTx {
+                    conn,
+                    open: true,
+                    state: TxState::default(),
+                })
+            }
+            None => Box::new(SqlxTx {
+                tx: Some(self.pool.begin().await.map_err(db_err)?),
+                state: TxState::default(),
+            }),
+        };
+        match org {
+            Some(org) => {
+                let (organization, head) =
+                    load_organization(&mut *tx.db()?, org, self.backend.lock_suffix())
+                        .await?
+                        .ok_or(StoreError::NotFound)?;
+                state.head = head;
+                state.organization = Some(organization);
+            }
+            None => {
+                // Claiming the meta row first makes a concurrent second init fail on the key.
+                let claimed = tx
+                    .db()?
+                    .run(
+                        "INSERT INTO meta (key, value) VALUES ('initialising', '1')",
+                        args![],
+                    )
+                    .await;
+                if let Err(e) = claimed {
+                    return Err(match e {
+                        StoreError::Conflict(_) => {
+                            StoreError::Conflict("the store is already initialised".into())
+                        }
+                        other => other,
+                    });
+                }
+            }
+        }
+        *tx.state() = state;
+        Ok(tx.into_store_tx())
     }
 }
 
-/// Anything that can lend a connection: pooled connections and open transactions.
+/// Anything that lends a statement executor: pooled connections and open transactions.
 trait Conn: Send {
-    fn conn(&mut self) -> Result<&mut AnyConnection>;
+    fn db(&mut self) -> Result<Box<dyn Exec + '_>>;
 }
 
 struct PoolReader(PoolConnection<Any>);
 
 impl Conn for PoolReader {
-    fn conn(&mut self) -> Result<&mut AnyConnection> {
-        Ok(&mut self.0)
+    fn db(&mut self) -> Result<Box<dyn Exec + '_>> {
+        Ok(Box::new(SqlxExec(&mut self.0)))
     }
 }
 
-pub struct SqlTx {
-    /// `None` only after commit or rollback.
-    tx: Option<Transaction<'static, Any>>,
+#[derive(Default)]
+struct TxState {
     head: ChainHead,
-    /// The organization locked by `begin`, as it was when locked.
+    /// The organization locked by `begin`, as read under the lock.
     organization: Option<Organization>,
     /// A version bump not yet written: it rides on the next chain update (or the commit).
     bump_pending: Option<Millis>,
-    /// Released only after the transaction has ended, so the next writer never meets a
-    /// half-finished rollback.
-    guard: Option<OwnedMutexGuard<()>>,
 }
 
-impl SqlTx {
+impl Default for ChainHead {
+    fn default() -> Self {
+        ChainHead {
+            seq: 0,
+            hash: String::new(),
+        }
+    }
+}
+
+impl TxState {
     /// The pending version bump, if it is for `org`.
     fn take_bump(&mut self, org: &str) -> Option<Millis> {
         if self.organization.as_ref().is_some_and(|o| o.id == org) {
@@ -109,61 +166,99 @@ impl SqlTx {
     }
 }
 
-async fn write_bump(conn: &mut AnyConnection, org: &str, at: Millis) -> Result<()> {
-    exec(
-        conn,
-        sqlx::query(
-            "UPDATE organizations SET version = version + 1, updated_at = $2 WHERE id = $1",
-        )
-        .bind(org)
-        .bind(at),
-    )
-    .await
-    .map(|_| ())
+/// A write transaction of either driver.
+#[async_trait]
+trait TxConn: Conn + 'static {
+    fn state(&mut self) -> &mut TxState;
+    fn state_ref(&self) -> &TxState;
+    async fn finish(self: Box<Self>, commit: bool) -> Result<()>;
+    fn into_store_tx(self: Box<Self>) -> Box<dyn StoreTx>;
 }
 
-impl Drop for SqlTx {
-    fn drop(&mut self) {
-        if let (Some(tx), Ok(rt)) = (self.tx.take(), tokio::runtime::Handle::try_current()) {
-            let guard = self.guard.take();
-            rt.spawn(async move {
-                let _ = tx.rollback().await;
-                drop(guard);
-            });
-        }
-    }
+struct SqlxTx {
+    tx: Option<Transaction<'static, Any>>,
+    state: TxState,
 }
 
-impl Conn for SqlTx {
-    fn conn(&mut self) -> Result<&mut AnyConnection> {
+impl Conn for SqlxTx {
+    fn db(&mut self) -> Result<Box<dyn Exec + '_>> {
         match self.tx.as_mut() {
-            Some(tx) => Ok(&mut **tx),
+            Some(tx) => Ok(Box::new(SqlxExec(&mut **tx))),
             None => Err(StoreError::Other("transaction already ended".into())),
         }
     }
 }
 
-async fn fetch_all<'q>(
-    conn: &mut AnyConnection,
-    q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
-) -> Result<Vec<AnyRow>> {
-    q.fetch_all(conn).await.map_err(db_err)
+#[async_trait]
+impl TxConn for SqlxTx {
+    fn state(&mut self) -> &mut TxState {
+        &mut self.state
+    }
+    fn state_ref(&self) -> &TxState {
+        &self.state
+    }
+    async fn finish(mut self: Box<Self>, commit: bool) -> Result<()> {
+        match self.tx.take() {
+            Some(tx) if commit => tx.commit().await.map_err(db_err),
+            Some(tx) => tx.rollback().await.map_err(db_err),
+            None => Err(StoreError::Other("transaction already ended".into())),
+        }
+    }
+    fn into_store_tx(self: Box<Self>) -> Box<dyn StoreTx> {
+        self
+    }
 }
 
-async fn exec<'q>(
-    conn: &mut AnyConnection,
-    q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
-) -> Result<u64> {
-    q.execute(conn)
-        .await
-        .map(|r| r.rows_affected())
-        .map_err(db_err)
+struct LiteTx {
+    conn: OwnedMutexGuard<rusqlite::Connection>,
+    open: bool,
+    state: TxState,
 }
 
-/// Loads the keys and tag ids of `users` (all of one organization).
+impl Conn for LiteTx {
+    fn db(&mut self) -> Result<Box<dyn Exec + '_>> {
+        if !self.open {
+            return Err(StoreError::Other("transaction already ended".into()));
+        }
+        Ok(Box::new(LiteExec(&mut self.conn)))
+    }
+}
+
+#[async_trait]
+impl TxConn for LiteTx {
+    fn state(&mut self) -> &mut TxState {
+        &mut self.state
+    }
+    fn state_ref(&self) -> &TxState {
+        &self.state
+    }
+    async fn finish(mut self: Box<Self>, commit: bool) -> Result<()> {
+        self.open = false;
+        let sql = if commit { "COMMIT" } else { "ROLLBACK" };
+        let result = self.conn.execute_batch(sql).map_err(lite_err);
+        if result.is_err() && commit {
+            // A failed COMMIT leaves the transaction open: end it before releasing the writer.
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        result
+    }
+    fn into_store_tx(self: Box<Self>) -> Box<dyn StoreTx> {
+        self
+    }
+}
+
+impl Drop for LiteTx {
+    fn drop(&mut self) {
+        // Ends the transaction before the writer lock (held by `conn`) is released.
+        if self.open {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
 /// Loads the keys and tag ids of `users` (all of one organization). For a single user only
 /// that user's rows are read, so the cost does not grow with the organization.
-async fn attach(conn: &mut AnyConnection, org: &str, users: &mut [User]) -> Result<()> {
+async fn attach(db: &mut dyn Exec, org: &str, users: &mut [User]) -> Result<()> {
     let single = match users {
         [] => return Ok(()),
         [one] => Some(one.id.clone()),
@@ -171,35 +266,28 @@ async fn attach(conn: &mut AnyConnection, org: &str, users: &mut [User]) -> Resu
     };
     let (key_filter, tag_filter) = match single {
         Some(_) => ("user_id = $2", "m.member_id = $2"),
-        None => ("TRUE", "TRUE"),
+        None => ("1 = 1", "1 = 1"),
     };
-    let sql = format!(
-        "SELECT {KEY_COLS} FROM api_keys WHERE organization_id = $1 AND {key_filter} AND deleted_at IS NULL ORDER BY created_at, id"
-    );
-    let mut q = sqlx::query(&sql).bind(org);
+    let mut a = args![org];
     if let Some(u) = &single {
-        q = q.bind(u.as_str());
+        a.push(Arg::from(u));
     }
-    let keys = fetch_all(conn, q).await?;
+    let sql = format!("SELECT {KEY_COLS} FROM api_keys WHERE organization_id = $1 AND {key_filter} AND deleted_at IS NULL ORDER BY created_at, id");
     let mut by_user: HashMap<String, Vec<ApiKey>> = HashMap::new();
-    for row in &keys {
-        let k = rows::api_key(row)?;
+    for row in db.rows(&sql, a.clone()).await? {
+        let k = rows::api_key(&row)?;
         by_user.entry(k.user_id.clone()).or_default().push(k);
     }
     let sql = format!(
         "SELECT m.member_id, m.tag_id FROM tag_members m JOIN tags t ON t.id = m.tag_id \
          WHERE t.organization_id = $1 AND {tag_filter} AND t.kind = 'TAG_TYPE_USER' ORDER BY t.created_at, t.id"
     );
-    let mut q = sqlx::query(&sql).bind(org);
-    if let Some(u) = &single {
-        q = q.bind(u.as_str());
-    }
-    let tags = fetch_all(conn, q).await?;
     let mut tags_by_user: HashMap<String, Vec<String>> = HashMap::new();
-    for row in &tags {
-        let member: String = row.try_get("member_id").map_err(db_err)?;
-        let tag: String = row.try_get("tag_id").map_err(db_err)?;
-        tags_by_user.entry(member).or_default().push(tag);
+    for row in db.rows(&sql, a).await? {
+        tags_by_user
+            .entry(row.text("member_id")?)
+            .or_default()
+            .push(row.text("tag_id")?);
     }
     for u in users.iter_mut() {
         u.api_keys = by_user.remove(&u.id).unwrap_or_default();
@@ -210,7 +298,7 @@ async fn attach(conn: &mut AnyConnection, org: &str, users: &mut [User]) -> Resu
 
 /// Reads a live organization and its chain head; `suffix` may lock the row (`FOR UPDATE`).
 async fn load_organization(
-    conn: &mut AnyConnection,
+    db: &mut dyn Exec,
     id: &str,
     suffix: &str,
 ) -> Result<Option<(Organization, ChainHead)>> {
@@ -218,39 +306,26 @@ async fn load_organization(
         "SELECT id, name, parent_id, root_quorum_threshold, features, version, created_at, updated_at, chain_seq, chain_head \
          FROM organizations WHERE id = $1 AND deleted_at IS NULL{suffix}"
     );
-    let row = sqlx::query(&sql)
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db_err)?;
-    let Some(row) = row else { return Ok(None) };
-    let roots = fetch_all(
-        conn,
-        sqlx::query(
-            "SELECT id FROM users WHERE organization_id = $1 AND is_root = 1 AND deleted_at IS NULL ORDER BY created_at, id",
-        )
-        .bind(id),
-    )
-    .await?;
-    let features: String = row.try_get("features").map_err(db_err)?;
-    let threshold: i64 = row.try_get("root_quorum_threshold").map_err(db_err)?;
+    let Some(row) = db.row(&sql, args![id]).await? else {
+        return Ok(None);
+    };
+    let roots = db
+        .rows("SELECT id FROM users WHERE organization_id = $1 AND is_root = 1 AND deleted_at IS NULL ORDER BY created_at, id", args![id])
+        .await?;
     let head = ChainHead {
-        seq: row.try_get("chain_seq").map_err(db_err)?,
-        hash: row.try_get("chain_head").map_err(db_err)?,
+        seq: row.int("chain_seq")?,
+        hash: row.text("chain_head")?,
     };
     let org = Organization {
-        id: row.try_get("id").map_err(db_err)?,
-        name: row.try_get("name").map_err(db_err)?,
-        parent_id: row.try_get("parent_id").map_err(db_err)?,
-        root_quorum_threshold: u32::try_from(threshold).unwrap_or(0),
-        root_user_ids: roots
-            .iter()
-            .map(|r| r.try_get::<String, _>("id").map_err(db_err))
-            .collect::<Result<_>>()?,
-        features: rows::features_from_json(&features)?,
-        version: row.try_get("version").map_err(db_err)?,
-        created_at: row.try_get("created_at").map_err(db_err)?,
-        updated_at: row.try_get("updated_at").map_err(db_err)?,
+        id: row.text("id")?,
+        name: row.text("name")?,
+        parent_id: row.opt_text("parent_id")?,
+        root_quorum_threshold: u32::try_from(row.int("root_quorum_threshold")?).unwrap_or(0),
+        root_user_ids: roots.iter().map(|r| r.text("id")).collect::<Result<_>>()?,
+        features: rows::features_from_json(&row.text("features")?)?,
+        version: row.int("version")?,
+        created_at: row.int("created_at")?,
+        updated_at: row.int("updated_at")?,
     };
     Ok(Some((org, head)))
 }
@@ -258,109 +333,105 @@ async fn load_organization(
 /// The `n` of a listed row, for cursors. The row must belong to the listing (`scope_col` =
 /// `scope`): another organization's id is an unknown cursor, not a position.
 async fn cursor_n(
-    conn: &mut AnyConnection,
+    db: &mut dyn Exec,
     table: &str,
     scope_col: &str,
     scope: &str,
-    id: &str,
-) -> Result<i64> {
+    id: &Option<String>,
+) -> Result<Option<i64>> {
+    let Some(id) = id else { return Ok(None) };
     let sql = format!("SELECT n FROM {table} WHERE id = $1 AND {scope_col} = $2");
-    let row = sqlx::query(&sql)
-        .bind(id)
-        .bind(scope)
-        .fetch_optional(conn)
-        .await
-        .map_err(db_err)?
+    let row = db
+        .row(&sql, args![id.as_str(), scope])
+        .await?
         .ok_or(StoreError::NotFound)?;
-    row.try_get("n").map_err(db_err)
+    row.int("n").map(Some)
 }
 
-/// Appends `n`-cursor conditions and returns (where-suffix, order, reverse-after-fetch).
+/// Appends the cursor conditions and ordering to `sql` (binding into `a`); returns whether the
+/// fetched rows must be reversed.
 fn page_clause(
+    sql: &mut String,
+    a: &mut Vec<Arg>,
     page: &Page,
+    col: &str,
     before_n: Option<i64>,
     after_n: Option<i64>,
     newest_first: bool,
-    next: &mut usize,
-) -> (String, &'static str, bool) {
-    let mut clause = String::new();
+) -> bool {
     // "after" walks in listing order, "before" against it.
     let (after_op, before_op) = if newest_first { ("<", ">") } else { (">", "<") };
-    if after_n.is_some() {
-        clause.push_str(&format!(" AND n {after_op} ${}", *next));
-        *next += 1;
-    }
-    if before_n.is_some() {
-        clause.push_str(&format!(" AND n {before_op} ${}", *next));
-        *next += 1;
+    for (n, op) in [(after_n, after_op), (before_n, before_op)] {
+        if let Some(n) = n {
+            a.push(Arg::from(n));
+            sql.push_str(&format!(" AND {col} {op} ${}", a.len()));
+        }
     }
     let reverse = page.before.is_some() && page.after.is_none();
-    let order = match (newest_first, reverse) {
-        (true, false) | (false, true) => "DESC",
-        _ => "ASC",
+    let order = if newest_first != reverse {
+        "DESC"
+    } else {
+        "ASC"
     };
-    (clause, order, reverse)
+    sql.push_str(&format!(
+        " ORDER BY {col} {order} LIMIT {}",
+        page.limit.max(1)
+    ));
+    reverse
 }
 
 #[async_trait]
 impl<T: Conn> Reader for T {
     async fn get_organization(&mut self, id: &str) -> Result<Option<Organization>> {
-        Ok(load_organization(self.conn()?, id, "")
+        Ok(load_organization(&mut *self.db()?, id, "")
             .await?
             .map(|(o, _)| o))
     }
 
     async fn get_user(&mut self, org: &str, id: &str) -> Result<Option<User>> {
-        let sql = format!(
-            "SELECT {USER_COLS} FROM users WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL"
-        );
-        let conn = self.conn()?;
-        let row = sqlx::query(&sql)
-            .bind(org)
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(db_err)?;
-        let Some(row) = row else { return Ok(None) };
+        let mut db = self.db()?;
+        let sql = format!("SELECT {USER_COLS} FROM users WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL");
+        let Some(row) = db.row(&sql, args![org, id]).await? else {
+            return Ok(None);
+        };
         let mut users = [rows::user(&row)?];
-        attach(conn, org, &mut users).await?;
+        attach(&mut *db, org, &mut users).await?;
         let [user] = users;
         Ok(Some(user))
     }
 
     async fn list_users(&mut self, org: &str) -> Result<Vec<User>> {
-        let sql = format!(
-            "SELECT {USER_COLS} FROM users WHERE organization_id = $1 AND deleted_at IS NULL ORDER BY created_at, id"
-        );
-        let conn = self.conn()?;
-        let rows = fetch_all(conn, sqlx::query(&sql).bind(org)).await?;
-        let mut users = rows.iter().map(rows::user).collect::<Result<Vec<_>>>()?;
-        attach(conn, org, &mut users).await?;
+        let mut db = self.db()?;
+        let sql = format!("SELECT {USER_COLS} FROM users WHERE organization_id = $1 AND deleted_at IS NULL ORDER BY created_at, id");
+        let mut users = db
+            .rows(&sql, args![org])
+            .await?
+            .iter()
+            .map(rows::user)
+            .collect::<Result<Vec<_>>>()?;
+        attach(&mut *db, org, &mut users).await?;
         Ok(users)
     }
 
     async fn get_api_key(&mut self, org: &str, id: &str) -> Result<Option<ApiKey>> {
-        let sql = format!(
-            "SELECT {KEY_COLS} FROM api_keys WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL"
-        );
-        let row = sqlx::query(&sql)
-            .bind(org)
-            .bind(id)
-            .fetch_optional(self.conn()?)
-            .await
-            .map_err(db_err)?;
-        row.as_ref().map(rows::api_key).transpose()
+        let sql = format!("SELECT {KEY_COLS} FROM api_keys WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL");
+        self.db()?
+            .row(&sql, args![org, id])
+            .await?
+            .as_ref()
+            .map(rows::api_key)
+            .transpose()
     }
 
     async fn list_api_keys(&mut self, org: &str, user: Option<&str>) -> Result<Vec<ApiKey>> {
         let rows = match user {
             Some(user) => {
                 let sql = format!("SELECT {KEY_COLS} FROM api_keys WHERE organization_id = $1 AND user_id = $2 AND deleted_at IS NULL ORDER BY created_at, id");
-                fetch_all(self.conn()?, sqlx::query(&sql).bind(org).bind(user)).await?
+                self.db()?.rows(&sql, args![org, user]).await?
             }
             None => {
                 let sql = format!("SELECT {KEY_COLS} FROM api_keys WHERE organization_id = $1 AND deleted_at IS NULL ORDER BY created_at, id");
-                fetch_all(self.conn()?, sqlx::query(&sql).bind(org)).await?
+                self.db()?.rows(&sql, args![org]).await?
             }
         };
         rows.iter().map(rows::api_key).collect()
@@ -370,42 +441,44 @@ impl<T: Conn> Reader for T {
         let sql = format!(
             "SELECT {KEY_COLS} FROM api_keys WHERE public_key = $1 ORDER BY created_at, id"
         );
-        let rows = fetch_all(self.conn()?, sqlx::query(&sql).bind(public_key)).await?;
-        rows.iter().map(rows::api_key).collect()
+        self.db()?
+            .rows(&sql, args![public_key])
+            .await?
+            .iter()
+            .map(rows::api_key)
+            .collect()
     }
 
     async fn get_tag(&mut self, org: &str, id: &str) -> Result<Option<Tag>> {
         let sql = format!("SELECT {TAG_COLS} FROM tags WHERE organization_id = $1 AND id = $2");
-        let row = sqlx::query(&sql)
-            .bind(org)
-            .bind(id)
-            .fetch_optional(self.conn()?)
-            .await
-            .map_err(db_err)?;
-        row.as_ref().map(rows::tag).transpose()
+        self.db()?
+            .row(&sql, args![org, id])
+            .await?
+            .as_ref()
+            .map(rows::tag)
+            .transpose()
     }
 
     async fn list_tags(&mut self, org: &str, kind: TagKind) -> Result<Vec<Tag>> {
         let sql = format!("SELECT {TAG_COLS} FROM tags WHERE organization_id = $1 AND kind = $2 ORDER BY created_at, id");
-        let rows = fetch_all(
-            self.conn()?,
-            sqlx::query(&sql).bind(org).bind(kind.as_str()),
-        )
-        .await?;
-        rows.iter().map(rows::tag).collect()
+        self.db()?
+            .rows(&sql, args![org, kind.as_str()])
+            .await?
+            .iter()
+            .map(rows::tag)
+            .collect()
     }
 
     async fn get_activity(&mut self, org: &str, id: &str) -> Result<Option<Activity>> {
         let sql = format!(
             "SELECT {ACTIVITY_COLS} FROM activities WHERE organization_id = $1 AND id = $2"
         );
-        let row = sqlx::query(&sql)
-            .bind(org)
-            .bind(id)
-            .fetch_optional(self.conn()?)
-            .await
-            .map_err(db_err)?;
-        row.as_ref().map(rows::activity).transpose()
+        self.db()?
+            .row(&sql, args![org, id])
+            .await?
+            .as_ref()
+            .map(rows::activity)
+            .transpose()
     }
 
     async fn find_activity_by_fingerprint(
@@ -414,54 +487,50 @@ impl<T: Conn> Reader for T {
         fingerprint: &str,
     ) -> Result<Option<Activity>> {
         let sql = format!("SELECT {ACTIVITY_COLS} FROM activities WHERE organization_id = $1 AND fingerprint = $2");
-        let row = sqlx::query(&sql)
-            .bind(org)
-            .bind(fingerprint)
-            .fetch_optional(self.conn()?)
-            .await
-            .map_err(db_err)?;
-        row.as_ref().map(rows::activity).transpose()
+        self.db()?
+            .row(&sql, args![org, fingerprint])
+            .await?
+            .as_ref()
+            .map(rows::activity)
+            .transpose()
     }
 
     async fn list_activities(&mut self, org: &str, query: &ActivityQuery) -> Result<Vec<Activity>> {
-        let conn = self.conn()?;
-        let before_n = match &query.page.before {
-            Some(id) => Some(cursor_n(conn, "activities", "organization_id", org, id).await?),
-            None => None,
-        };
-        let after_n = match &query.page.after {
-            Some(id) => Some(cursor_n(conn, "activities", "organization_id", org, id).await?),
-            None => None,
-        };
-        let mut next = 2;
+        let mut db = self.db()?;
+        let before_n = cursor_n(
+            &mut *db,
+            "activities",
+            "organization_id",
+            org,
+            &query.page.before,
+        )
+        .await?;
+        let after_n = cursor_n(
+            &mut *db,
+            "activities",
+            "organization_id",
+            org,
+            &query.page.after,
+        )
+        .await?;
+        let mut a = args![org];
         let mut sql = format!("SELECT {ACTIVITY_COLS} FROM activities WHERE organization_id = $1");
         for (col, values) in [("status", &query.statuses), ("activity_type", &query.types)] {
             if !values.is_empty() {
-                let params: Vec<String> = (0..values.len())
-                    .map(|i| format!("${}", next + i))
+                let params: Vec<String> = values
+                    .iter()
+                    .map(|v| {
+                        a.push(Arg::from(v));
+                        format!("${}", a.len())
+                    })
                     .collect();
-                next += values.len();
                 sql.push_str(&format!(" AND {col} IN ({})", params.join(", ")));
             }
         }
-        let (clause, order, reverse) = page_clause(&query.page, before_n, after_n, true, &mut next);
-        sql.push_str(&clause);
-        sql.push_str(&format!(
-            " ORDER BY n {order} LIMIT {}",
-            query.page.limit.max(1)
-        ));
-        let mut q = sqlx::query(&sql).bind(org);
-        for v in query.statuses.iter().chain(&query.types) {
-            q = q.bind(v.as_str());
-        }
-        if let Some(n) = after_n {
-            q = q.bind(n);
-        }
-        if let Some(n) = before_n {
-            q = q.bind(n);
-        }
-        let rows = fetch_all(conn, q).await?;
-        let mut out = rows
+        let reverse = page_clause(&mut sql, &mut a, &query.page, "n", before_n, after_n, true);
+        let mut out = db
+            .rows(&sql, a)
+            .await?
             .iter()
             .map(rows::activity)
             .collect::<Result<Vec<_>>>()?;
@@ -477,66 +546,39 @@ impl<T: Conn> Reader for T {
         filter: &SubOrgFilter,
         page: &Page,
     ) -> Result<Vec<String>> {
-        let conn = self.conn()?;
-        let before_n = match &page.before {
-            Some(id) => Some(cursor_n(conn, "organizations", "parent_id", parent, id).await?),
-            None => None,
-        };
-        let after_n = match &page.after {
-            Some(id) => Some(cursor_n(conn, "organizations", "parent_id", parent, id).await?),
-            None => None,
-        };
+        let mut db = self.db()?;
+        let before_n =
+            cursor_n(&mut *db, "organizations", "parent_id", parent, &page.before).await?;
+        let after_n = cursor_n(&mut *db, "organizations", "parent_id", parent, &page.after).await?;
         let mut sql = String::from(
             "SELECT o.id FROM organizations o WHERE o.parent_id = $1 AND o.deleted_at IS NULL",
         );
-        let mut next = 2;
-        let value = match filter {
-            SubOrgFilter::None => None,
-            SubOrgFilter::Nothing => return Ok(Vec::new()),
-            SubOrgFilter::Name(v) => {
-                sql.push_str(" AND o.name = $2");
-                Some(v)
-            }
-            SubOrgFilter::Username(v) => {
-                sql.push_str(" AND EXISTS (SELECT 1 FROM users u WHERE u.organization_id = o.id AND u.deleted_at IS NULL AND u.name = $2)");
-                Some(v)
-            }
-            SubOrgFilter::Email(v) => {
-                sql.push_str(" AND EXISTS (SELECT 1 FROM users u WHERE u.organization_id = o.id AND u.deleted_at IS NULL AND u.email = $2)");
-                Some(v)
-            }
-            SubOrgFilter::PhoneNumber(v) => {
-                sql.push_str(" AND EXISTS (SELECT 1 FROM users u WHERE u.organization_id = o.id AND u.deleted_at IS NULL AND u.phone_number = $2)");
-                Some(v)
-            }
-            SubOrgFilter::PublicKey(v) => {
-                sql.push_str(" AND EXISTS (SELECT 1 FROM api_keys k WHERE k.organization_id = o.id AND k.deleted_at IS NULL AND k.public_key = $2)");
-                Some(v)
-            }
+        let mut a = args![parent];
+        let users_with = |col: &str| {
+            format!(" AND EXISTS (SELECT 1 FROM users u WHERE u.organization_id = o.id AND u.deleted_at IS NULL AND u.{col} = $2)")
         };
-        if value.is_some() {
-            next = 3;
-        }
-        let (clause, order, reverse) = page_clause(page, before_n, after_n, false, &mut next);
-        sql.push_str(&clause.replace(" n ", " o.n "));
-        sql.push_str(&format!(
-            " ORDER BY o.n {order} LIMIT {}",
-            page.limit.max(1)
-        ));
-        let mut q = sqlx::query(&sql).bind(parent);
+        let (clause, value) = match filter {
+            SubOrgFilter::None => (String::new(), None),
+            SubOrgFilter::Nothing => return Ok(Vec::new()),
+            SubOrgFilter::Name(v) => (" AND o.name = $2".to_string(), Some(v)),
+            SubOrgFilter::Username(v) => (users_with("name"), Some(v)),
+            SubOrgFilter::Email(v) => (users_with("email"), Some(v)),
+            SubOrgFilter::PhoneNumber(v) => (users_with("phone_number"), Some(v)),
+            SubOrgFilter::PublicKey(v) => (
+                " AND EXISTS (SELECT 1 FROM api_keys k WHERE k.organization_id = o.id AND k.deleted_at IS NULL AND k.public_key = $2)".to_string(),
+                Some(v),
+            ),
+        };
+        sql.push_str(&clause);
         if let Some(v) = value {
-            q = q.bind(v.as_str());
+            a.push(Arg::from(v));
         }
-        if let Some(n) = after_n {
-            q = q.bind(n);
-        }
-        if let Some(n) = before_n {
-            q = q.bind(n);
-        }
-        let rows = fetch_all(conn, q).await?;
-        let mut ids = rows
+        let reverse = page_clause(&mut sql, &mut a, page, "o.n", before_n, after_n, false);
+        let mut ids = db
+            .rows(&sql, a)
+            .await?
             .iter()
-            .map(|r| r.try_get::<String, _>("id").map_err(db_err))
+            .map(|r| r.text("id"))
             .collect::<Result<Vec<_>>>()?;
         if reverse {
             ids.reverse();
@@ -565,152 +607,119 @@ impl Store for SqlStore {
     }
 
     async fn root_organization_id(&self) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT value FROM meta WHERE key = 'root_organization_id'")
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)?;
-        row.map(|r| r.try_get("value").map_err(db_err)).transpose()
+        let mut r = PoolReader(self.pool.acquire().await.map_err(db_err)?);
+        let row = r
+            .db()?
+            .row(
+                "SELECT value FROM meta WHERE key = 'root_organization_id'",
+                args![],
+            )
+            .await?;
+        row.map(|r| r.text("value")).transpose()
     }
 
     async fn begin_init(&self) -> Result<Box<dyn StoreTx>> {
-        let (mut tx, guard) = self.begin_locked().await?;
-        // Claiming the meta row first makes a concurrent second init fail on the primary key.
-        let claimed = sqlx::query("INSERT INTO meta (key, value) VALUES ('initialising', '1')")
-            .execute(&mut *tx)
-            .await;
-        if let Err(e) = claimed {
-            return Err(match db_err(e) {
-                StoreError::Conflict(_) => {
-                    StoreError::Conflict("the store is already initialised".into())
-                }
-                other => other,
-            });
-        }
-        Ok(Box::new(SqlTx {
-            tx: Some(tx),
-            head: ChainHead {
-                seq: 0,
-                hash: String::new(),
-            },
-            organization: None,
-            bump_pending: None,
-            guard,
-        }))
+        self.open_tx(None).await
     }
 
     async fn begin(&self, org: &str) -> Result<Box<dyn StoreTx>> {
-        let (mut tx, guard) = self.begin_locked().await?;
-        let (organization, head) = load_organization(&mut tx, org, self.backend.lock_suffix())
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        Ok(Box::new(SqlTx {
-            tx: Some(tx),
-            head,
-            organization: Some(organization),
-            bump_pending: None,
-            guard,
-        }))
+        self.open_tx(Some(org)).await
     }
 
     async fn list_organization_ids(&self) -> Result<Vec<String>> {
-        let rows = sqlx::query("SELECT id FROM organizations ORDER BY n")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
-        rows.iter()
-            .map(|r| r.try_get("id").map_err(db_err))
-            .collect()
+        let mut r = PoolReader(self.pool.acquire().await.map_err(db_err)?);
+        let rows = r
+            .db()?
+            .rows("SELECT id FROM organizations ORDER BY n", args![])
+            .await?;
+        rows.iter().map(|r| r.text("id")).collect()
     }
 
     async fn list_log(&self, org: &str) -> Result<Vec<LogEntry>> {
-        let rows = sqlx::query(
-            "SELECT organization_id, seq, activity_id, digest, prev_hash, hash FROM activity_log WHERE organization_id = $1 ORDER BY seq",
-        )
-        .bind(org)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
+        let mut r = PoolReader(self.pool.acquire().await.map_err(db_err)?);
+        let rows = r
+            .db()?
+            .rows("SELECT organization_id, seq, activity_id, digest, prev_hash, hash FROM activity_log WHERE organization_id = $1 ORDER BY seq", args![org])
+            .await?;
         rows.iter().map(rows::log_entry).collect()
     }
 
     async fn chain_head(&self, org: &str) -> Result<ChainHead> {
-        let row = sqlx::query("SELECT chain_seq, chain_head FROM organizations WHERE id = $1")
-            .bind(org)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)?
+        let mut r = PoolReader(self.pool.acquire().await.map_err(db_err)?);
+        let row = r
+            .db()?
+            .row(
+                "SELECT chain_seq, chain_head FROM organizations WHERE id = $1",
+                args![org],
+            )
+            .await?
             .ok_or(StoreError::NotFound)?;
         Ok(ChainHead {
-            seq: row.try_get("chain_seq").map_err(db_err)?,
-            hash: row.try_get("chain_head").map_err(db_err)?,
+            seq: row.int("chain_seq")?,
+            hash: row.text("chain_head")?,
         })
     }
 
     async fn list_all_activities(&self, org: &str) -> Result<Vec<Activity>> {
+        let mut r = PoolReader(self.pool.acquire().await.map_err(db_err)?);
         let sql =
             format!("SELECT {ACTIVITY_COLS} FROM activities WHERE organization_id = $1 ORDER BY n");
-        let rows = sqlx::query(&sql)
-            .bind(org)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
+        let rows = r.db()?.rows(&sql, args![org]).await?;
         rows.iter().map(rows::activity).collect()
     }
 }
 
+/// Fails with `NotFound` when a statement changed nothing.
+fn changed(n: u64) -> Result<()> {
+    if n == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
 #[async_trait]
-impl StoreTx for SqlTx {
+impl<T: TxConn> StoreTx for T {
     fn chain_head(&self) -> &ChainHead {
-        &self.head
+        &self.state_ref().head
     }
 
     fn organization(&self) -> Option<&Organization> {
-        self.organization.as_ref()
+        self.state_ref().organization.as_ref()
     }
 
     async fn set_meta(&mut self, key: &str, value: &str) -> Result<()> {
-        exec(
-            self.conn()?,
-            sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2)")
-                .bind(key)
-                .bind(value),
-        )
-        .await
-        .map(|_| ())
+        self.db()?
+            .run(
+                "INSERT INTO meta (key, value) VALUES ($1, $2)",
+                args![key, value],
+            )
+            .await
+            .map(|_| ())
     }
 
     async fn insert_organization(&mut self, org: &Organization, chain_head: &str) -> Result<()> {
         let features =
             serde_json::to_string(&org.features).map_err(|e| StoreError::Other(e.to_string()))?;
-        exec(
-            self.conn()?,
-            sqlx::query(
+        self.db()?
+            .run(
                 "INSERT INTO organizations (id, name, parent_id, root_quorum_threshold, features, version, chain_seq, chain_head, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9)",
+                args![&org.id, &org.name, org.parent_id.clone(), i64::from(org.root_quorum_threshold), features, org.version, chain_head, org.created_at, org.updated_at],
             )
-            .bind(&org.id)
-            .bind(&org.name)
-            .bind(org.parent_id.clone())
-            .bind(i64::from(org.root_quorum_threshold))
-            .bind(features)
-            .bind(org.version)
-            .bind(chain_head)
-            .bind(org.created_at)
-            .bind(org.updated_at),
-        )
-        .await
-        .map(|_| ())
+            .await
+            .map(|_| ())
     }
 
     async fn mark_organization_deleted(&mut self, id: &str, at: Millis) -> Result<()> {
-        let conn = self.conn()?;
-        exec(&mut *conn, sqlx::query("UPDATE api_keys SET deleted_at = $2, updated_at = $2 WHERE organization_id = $1 AND deleted_at IS NULL").bind(id).bind(at)).await?;
-        exec(&mut *conn, sqlx::query("UPDATE users SET deleted_at = $2, updated_at = $2 WHERE organization_id = $1 AND deleted_at IS NULL").bind(id).bind(at)).await?;
-        exec(
-            conn,
-            sqlx::query("UPDATE organizations SET deleted_at = $2, updated_at = $2 WHERE id = $1")
-                .bind(id)
-                .bind(at),
+        let mut db = self.db()?;
+        for table in ["api_keys", "users"] {
+            let sql = format!("UPDATE {table} SET deleted_at = $2, updated_at = $2 WHERE organization_id = $1 AND deleted_at IS NULL");
+            db.run(&sql, args![id, at]).await?;
+        }
+        db.run(
+            "UPDATE organizations SET deleted_at = $2, updated_at = $2 WHERE id = $1",
+            args![id, at],
         )
         .await
         .map(|_| ())
@@ -722,274 +731,200 @@ impl StoreTx for SqlTx {
         threshold: u32,
         user_ids: &[String],
     ) -> Result<()> {
-        let conn = self.conn()?;
-        exec(
-            &mut *conn,
-            sqlx::query("UPDATE organizations SET root_quorum_threshold = $2 WHERE id = $1")
-                .bind(org)
-                .bind(i64::from(threshold)),
+        let mut db = self.db()?;
+        db.run(
+            "UPDATE organizations SET root_quorum_threshold = $2 WHERE id = $1",
+            args![org, i64::from(threshold)],
         )
         .await?;
-        exec(
-            &mut *conn,
-            sqlx::query("UPDATE users SET is_root = 0 WHERE organization_id = $1").bind(org),
+        db.run(
+            "UPDATE users SET is_root = 0 WHERE organization_id = $1",
+            args![org],
         )
         .await?;
         for id in user_ids {
-            exec(
-                &mut *conn,
-                sqlx::query("UPDATE users SET is_root = 1 WHERE organization_id = $1 AND id = $2")
-                    .bind(org)
-                    .bind(id.as_str()),
+            db.run(
+                "UPDATE users SET is_root = 1 WHERE organization_id = $1 AND id = $2",
+                args![org, id],
             )
             .await?;
         }
         Ok(())
     }
 
-    async fn insert_user(&mut self, user: &User) -> Result<()> {
-        exec(
-            self.conn()?,
-            sqlx::query(
+    async fn insert_user(&mut self, u: &User) -> Result<()> {
+        self.db()?
+            .run(
                 "INSERT INTO users (id, organization_id, name, email, phone_number, is_root, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 0, $6, $7)",
+                args![&u.id, &u.organization_id, &u.name, u.email.clone(), u.phone_number.clone(), u.created_at, u.updated_at],
             )
-            .bind(&user.id)
-            .bind(&user.organization_id)
-            .bind(&user.name)
-            .bind(user.email.clone())
-            .bind(user.phone_number.clone())
-            .bind(user.created_at)
-            .bind(user.updated_at),
-        )
-        .await
-        .map(|_| ())
+            .await
+            .map(|_| ())
     }
 
-    async fn update_user(&mut self, user: &User) -> Result<()> {
-        let n = exec(
-            self.conn()?,
-            sqlx::query("UPDATE users SET name = $3, email = $4, phone_number = $5, updated_at = $6 WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL")
-                .bind(&user.organization_id)
-                .bind(&user.id)
-                .bind(&user.name)
-                .bind(user.email.clone())
-                .bind(user.phone_number.clone())
-                .bind(user.updated_at),
-        )
-        .await?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+    async fn update_user(&mut self, u: &User) -> Result<()> {
+        let n = self
+            .db()?
+            .run(
+                "UPDATE users SET name = $3, email = $4, phone_number = $5, updated_at = $6 WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL",
+                args![&u.organization_id, &u.id, &u.name, u.email.clone(), u.phone_number.clone(), u.updated_at],
+            )
+            .await?;
+        changed(n)
     }
 
     async fn delete_user(&mut self, org: &str, id: &str, at: Millis) -> Result<()> {
-        let conn = self.conn()?;
-        let n = exec(&mut *conn, sqlx::query("UPDATE users SET deleted_at = $3, updated_at = $3, is_root = 0 WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL").bind(org).bind(id).bind(at)).await?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        exec(&mut *conn, sqlx::query("UPDATE api_keys SET deleted_at = $3, updated_at = $3 WHERE organization_id = $1 AND user_id = $2 AND deleted_at IS NULL").bind(org).bind(id).bind(at)).await?;
-        exec(
-            conn,
-            sqlx::query("DELETE FROM tag_members WHERE member_id = $1").bind(id),
-        )
-        .await
-        .map(|_| ())
+        let mut db = self.db()?;
+        let n = db
+            .run("UPDATE users SET deleted_at = $3, updated_at = $3, is_root = 0 WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL", args![org, id, at])
+            .await?;
+        changed(n)?;
+        db.run("UPDATE api_keys SET deleted_at = $3, updated_at = $3 WHERE organization_id = $1 AND user_id = $2 AND deleted_at IS NULL", args![org, id, at]).await?;
+        db.run("DELETE FROM tag_members WHERE member_id = $1", args![id])
+            .await
+            .map(|_| ())
     }
 
-    async fn insert_api_key(&mut self, key: &ApiKey) -> Result<()> {
-        exec(
-            self.conn()?,
-            sqlx::query(
+    async fn insert_api_key(&mut self, k: &ApiKey) -> Result<()> {
+        self.db()?
+            .run(
                 "INSERT INTO api_keys (id, organization_id, user_id, name, public_key, curve, expiration_seconds, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                args![&k.id, &k.organization_id, &k.user_id, &k.name, &k.public_key, &k.curve, k.expiration_seconds, k.created_at, k.updated_at],
             )
-            .bind(&key.id)
-            .bind(&key.organization_id)
-            .bind(&key.user_id)
-            .bind(&key.name)
-            .bind(&key.public_key)
-            .bind(&key.curve)
-            .bind(key.expiration_seconds)
-            .bind(key.created_at)
-            .bind(key.updated_at),
-        )
-        .await
-        .map(|_| ())
+            .await
+            .map(|_| ())
     }
 
     async fn delete_api_key(&mut self, org: &str, id: &str, at: Millis) -> Result<()> {
-        let n = exec(self.conn()?, sqlx::query("UPDATE api_keys SET deleted_at = $3, updated_at = $3 WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL").bind(org).bind(id).bind(at)).await?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        let n = self
+            .db()?
+            .run("UPDATE api_keys SET deleted_at = $3, updated_at = $3 WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL", args![org, id, at])
+            .await?;
+        changed(n)
     }
 
-    async fn insert_tag(&mut self, tag: &Tag) -> Result<()> {
-        exec(
-            self.conn()?,
-            sqlx::query("INSERT INTO tags (id, organization_id, name, kind, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(&tag.id)
-                .bind(&tag.organization_id)
-                .bind(&tag.name)
-                .bind(tag.kind.as_str())
-                .bind(tag.created_at)
-                .bind(tag.updated_at),
-        )
-        .await
-        .map(|_| ())
+    async fn insert_tag(&mut self, t: &Tag) -> Result<()> {
+        self.db()?
+            .run(
+                "INSERT INTO tags (id, organization_id, name, kind, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                args![&t.id, &t.organization_id, &t.name, t.kind.as_str(), t.created_at, t.updated_at],
+            )
+            .await
+            .map(|_| ())
     }
 
     async fn rename_tag(&mut self, org: &str, id: &str, name: &str, at: Millis) -> Result<()> {
-        let n = exec(
-            self.conn()?,
-            sqlx::query(
+        let n = self
+            .db()?
+            .run(
                 "UPDATE tags SET name = $3, updated_at = $4 WHERE organization_id = $1 AND id = $2",
+                args![org, id, name, at],
             )
-            .bind(org)
-            .bind(id)
-            .bind(name)
-            .bind(at),
-        )
-        .await?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+            .await?;
+        changed(n)
     }
 
     async fn delete_tag(&mut self, org: &str, id: &str) -> Result<()> {
-        let conn = self.conn()?;
+        let mut db = self.db()?;
         // The tag row first: only a tag of this organization takes its memberships along.
-        let n = exec(
-            &mut *conn,
-            sqlx::query("DELETE FROM tags WHERE organization_id = $1 AND id = $2")
-                .bind(org)
-                .bind(id),
-        )
-        .await?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        exec(
-            conn,
-            sqlx::query("DELETE FROM tag_members WHERE tag_id = $1").bind(id),
-        )
-        .await
-        .map(|_| ())
+        changed(
+            db.run(
+                "DELETE FROM tags WHERE organization_id = $1 AND id = $2",
+                args![org, id],
+            )
+            .await?,
+        )?;
+        db.run("DELETE FROM tag_members WHERE tag_id = $1", args![id])
+            .await
+            .map(|_| ())
     }
 
     async fn add_tag_member(&mut self, tag: &str, member: &str) -> Result<()> {
-        let conn = self.conn()?;
-        exec(
-            &mut *conn,
-            sqlx::query("DELETE FROM tag_members WHERE tag_id = $1 AND member_id = $2")
-                .bind(tag)
-                .bind(member),
+        let mut db = self.db()?;
+        db.run(
+            "DELETE FROM tag_members WHERE tag_id = $1 AND member_id = $2",
+            args![tag, member],
         )
         .await?;
-        exec(
-            conn,
-            sqlx::query("INSERT INTO tag_members (tag_id, member_id) VALUES ($1, $2)")
-                .bind(tag)
-                .bind(member),
+        db.run(
+            "INSERT INTO tag_members (tag_id, member_id) VALUES ($1, $2)",
+            args![tag, member],
         )
         .await
         .map(|_| ())
     }
 
     async fn remove_tag_member(&mut self, tag: &str, member: &str) -> Result<()> {
-        exec(
-            self.conn()?,
-            sqlx::query("DELETE FROM tag_members WHERE tag_id = $1 AND member_id = $2")
-                .bind(tag)
-                .bind(member),
-        )
-        .await
-        .map(|_| ())
+        self.db()?
+            .run(
+                "DELETE FROM tag_members WHERE tag_id = $1 AND member_id = $2",
+                args![tag, member],
+            )
+            .await
+            .map(|_| ())
     }
 
     async fn tag_members(&mut self, tag: &str) -> Result<Vec<String>> {
-        let rows = fetch_all(
-            self.conn()?,
-            sqlx::query("SELECT member_id FROM tag_members WHERE tag_id = $1 ORDER BY member_id")
-                .bind(tag),
-        )
-        .await?;
-        rows.iter()
-            .map(|r| r.try_get("member_id").map_err(db_err))
-            .collect()
+        let rows = self
+            .db()?
+            .rows(
+                "SELECT member_id FROM tag_members WHERE tag_id = $1 ORDER BY member_id",
+                args![tag],
+            )
+            .await?;
+        rows.iter().map(|r: &Row| r.text("member_id")).collect()
     }
 
     async fn insert_activity(&mut self, a: &Activity) -> Result<()> {
-        exec(
-            self.conn()?,
-            sqlx::query(
+        self.db()?
+            .run(
                 "INSERT INTO activities (id, organization_id, activity_type, status, fingerprint, intent, result, failure, user_id, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                args![
+                    &a.id,
+                    &a.organization_id,
+                    &a.activity_type,
+                    a.status.as_str(),
+                    &a.fingerprint,
+                    a.intent.to_string(),
+                    a.result.to_string(),
+                    a.failure.as_ref().map(rows::failure_to_json),
+                    &a.user_id,
+                    a.created_at,
+                    a.updated_at
+                ],
             )
-            .bind(&a.id)
-            .bind(&a.organization_id)
-            .bind(&a.activity_type)
-            .bind(a.status.as_str())
-            .bind(&a.fingerprint)
-            .bind(a.intent.to_string())
-            .bind(a.result.to_string())
-            .bind(a.failure.as_ref().map(rows::failure_to_json))
-            .bind(&a.user_id)
-            .bind(a.created_at)
-            .bind(a.updated_at),
-        )
-        .await
-        .map(|_| ())
+            .await
+            .map(|_| ())
     }
 
     async fn update_activity(&mut self, a: &Activity) -> Result<()> {
-        let n = exec(
-            self.conn()?,
-            sqlx::query("UPDATE activities SET status = $3, result = $4, failure = $5, updated_at = $6 WHERE organization_id = $1 AND id = $2")
-                .bind(&a.organization_id)
-                .bind(&a.id)
-                .bind(a.status.as_str())
-                .bind(a.result.to_string())
-                .bind(a.failure.as_ref().map(rows::failure_to_json))
-                .bind(a.updated_at),
-        )
-        .await?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        let n = self
+            .db()?
+            .run(
+                "UPDATE activities SET status = $3, result = $4, failure = $5, updated_at = $6 WHERE organization_id = $1 AND id = $2",
+                args![&a.organization_id, &a.id, a.status.as_str(), a.result.to_string(), a.failure.as_ref().map(rows::failure_to_json), a.updated_at],
+            )
+            .await?;
+        changed(n)
     }
 
     async fn append_log(&mut self, e: &LogEntry) -> Result<()> {
-        let bump = self.take_bump(&e.organization_id);
-        let conn = self.conn()?;
-        exec(
-            &mut *conn,
-            sqlx::query("INSERT INTO activity_log (organization_id, seq, activity_id, digest, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(&e.organization_id)
-                .bind(e.seq)
-                .bind(&e.activity_id)
-                .bind(&e.digest)
-                .bind(&e.prev_hash)
-                .bind(&e.hash),
+        let bump = self.state().take_bump(&e.organization_id);
+        let mut db = self.db()?;
+        db.run(
+            "INSERT INTO activity_log (organization_id, seq, activity_id, digest, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6)",
+            args![&e.organization_id, e.seq, &e.activity_id, &e.digest, &e.prev_hash, &e.hash],
         )
         .await?;
-        let q = match bump {
-            Some(at) => sqlx::query("UPDATE organizations SET chain_seq = $2, chain_head = $3, version = version + 1, updated_at = $4 WHERE id = $1")
-                .bind(&e.organization_id)
-                .bind(e.seq)
-                .bind(&e.hash)
-                .bind(at),
-            None => sqlx::query("UPDATE organizations SET chain_seq = $2, chain_head = $3 WHERE id = $1")
-                .bind(&e.organization_id)
-                .bind(e.seq)
-                .bind(&e.hash),
+        match bump {
+            Some(at) => db
+                .run("UPDATE organizations SET chain_seq = $2, chain_head = $3, version = version + 1, updated_at = $4 WHERE id = $1", args![&e.organization_id, e.seq, &e.hash, at])
+                .await?,
+            None => db.run("UPDATE organizations SET chain_seq = $2, chain_head = $3 WHERE id = $1", args![&e.organization_id, e.seq, &e.hash]).await?,
         };
-        exec(conn, q).await?;
-        self.head = ChainHead {
+        drop(db);
+        self.state().head = ChainHead {
             seq: e.seq,
             hash: e.hash.clone(),
         };
@@ -998,29 +933,37 @@ impl StoreTx for SqlTx {
 
     async fn bump_version(&mut self, org: &str, at: Millis) -> Result<()> {
         // The locked organization's bump is written with its next chain update, saving a statement.
-        if self.organization.as_ref().is_some_and(|o| o.id == org) {
-            self.bump_pending = Some(at);
+        if self
+            .state_ref()
+            .organization
+            .as_ref()
+            .is_some_and(|o| o.id == org)
+        {
+            self.state().bump_pending = Some(at);
             return Ok(());
         }
-        write_bump(self.conn()?, org, at).await
+        write_bump(&mut *self.db()?, org, at).await
     }
 
     async fn commit(mut self: Box<Self>) -> Result<()> {
-        if let Some(org) = self.organization.as_ref().map(|o| o.id.clone()) {
-            if let Some(at) = self.take_bump(&org) {
-                write_bump(self.conn()?, &org, at).await?;
+        if let Some(org) = self.state_ref().organization.as_ref().map(|o| o.id.clone()) {
+            if let Some(at) = self.state().take_bump(&org) {
+                write_bump(&mut *self.db()?, &org, at).await?;
             }
         }
-        match self.tx.take() {
-            Some(tx) => tx.commit().await.map_err(db_err),
-            None => Err(StoreError::Other("transaction already ended".into())),
-        }
+        self.finish(true).await
     }
 
-    async fn rollback(mut self: Box<Self>) -> Result<()> {
-        match self.tx.take() {
-            Some(tx) => tx.rollback().await.map_err(db_err),
-            None => Ok(()),
-        }
+    async fn rollback(self: Box<Self>) -> Result<()> {
+        self.finish(false).await
     }
+}
+
+async fn write_bump(db: &mut dyn Exec, org: &str, at: Millis) -> Result<()> {
+    db.run(
+        "UPDATE organizations SET version = version + 1, updated_at = $2 WHERE id = $1",
+        args![org, at],
+    )
+    .await
+    .map(|_| ())
 }
