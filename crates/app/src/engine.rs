@@ -73,19 +73,6 @@ impl App {
             .authenticate::<SubmitRequest>(body, stamp, Access::Write, |r| &r.organization_id)
             .await?;
         let fingerprint = fingerprint(body);
-        // A resubmitted body (the Rust SDK polls this way) returns the stored activity as is.
-        if let Some(existing) = self
-            .store
-            .reader()
-            .await?
-            .find_activity_by_fingerprint(&org_id, &fingerprint)
-            .await?
-        {
-            return Ok(Submitted {
-                activity: existing,
-                denied: None,
-            });
-        }
         let spec = catalog::spec_for(path, &envelope.activity_type).ok_or_else(|| {
             let accepted = catalog::types_for_path(path);
             AppError::invalid(format!(
@@ -118,6 +105,8 @@ impl App {
             updated_at: now,
         };
         let mut tx = self.begin(&org_id).await?;
+        // A resubmitted body (the Rust SDK polls this way) returns the stored activity as is.
+        // Checked under the organization's lock, so two racing copies cannot both execute.
         if let Some(existing) = tx
             .find_activity_by_fingerprint(&org_id, &activity.fingerprint)
             .await?
