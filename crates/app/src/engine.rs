@@ -1,6 +1,6 @@
 //! The activity engine: every submit becomes a durable activity. Stamp → envelope →
-//! fingerprint dedupe → authenticate → parse → decide → execute and record in one
-//! transaction of the organization → respond only after commit.
+//! authenticate → parse → in one transaction of the organization: fingerprint dedupe, decide,
+//! execute, record → respond only after commit.
 
 use crate::auth::{Access, Principal};
 use crate::chain;

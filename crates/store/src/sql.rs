@@ -146,15 +146,6 @@ struct TxState {
     bump_pending: Option<Millis>,
 }
 
-impl Default for ChainHead {
-    fn default() -> Self {
-        ChainHead {
-            seq: 0,
-            hash: String::new(),
-        }
-    }
-}
-
 impl TxState {
     /// The pending version bump, if it is for `org`.
     fn take_bump(&mut self, org: &str) -> Option<Millis> {
@@ -183,7 +174,7 @@ struct SqlxTx {
 impl Conn for SqlxTx {
     fn db(&mut self) -> Result<Box<dyn Exec + '_>> {
         match self.tx.as_mut() {
-            Some(tx) => Ok(Box::new(SqlxExec(&mut **tx))),
+            Some(tx) => Ok(Box::new(SqlxExec(tx))),
             None => Err(StoreError::Other("transaction already ended".into())),
         }
     }
