@@ -12,7 +12,7 @@ use quorate_crypto::sha256_hex;
 use quorate_domain::{catalog, new_id, Activity, ActivityStatus, Failure, Organization};
 use quorate_proto::{ErrorCode, SubmitRequest};
 use quorate_store::{LogEntry, StoreError, StoreTx};
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// The outcome of a submit: the activity, and whether policy denied it (answered with 403).
 #[derive(Debug)]
@@ -139,11 +139,7 @@ impl App {
             }
             Decision::AwaitConsensus => activity.status = ActivityStatus::ConsensusNeeded,
             Decision::Execute => {
-                let ctx = Ctx {
-                    org: &org,
-                    now,
-                    actor: &principal.key.user_id,
-                };
+                let ctx = Ctx { org: &org, now };
                 match exec::execute(&mut *tx, &ctx, &cmd).await {
                     Ok(result) => {
                         activity.status = ActivityStatus::Completed;
@@ -205,9 +201,4 @@ pub(crate) async fn append(tx: &mut dyn StoreTx, activity: &Activity) -> Result<
         prev_hash: head.hash,
     };
     tx.append_log(&entry).await
-}
-
-/// The activity as JSON for clients that want it untyped.
-pub fn activity_json(a: &Activity) -> Value {
-    serde_json::to_value(quorate_proto::Activity::from(a)).unwrap_or(Value::Null)
 }

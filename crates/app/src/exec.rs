@@ -33,8 +33,6 @@ fn failed(code: ErrorCode, msg: impl Into<String>) -> ExecError {
 pub struct Ctx<'a> {
     pub org: &'a Organization,
     pub now: Millis,
-    /// The user who submitted the activity.
-    pub actor: &'a str,
 }
 
 /// Runs `cmd`; returns the inner result object (the value under the result key).
