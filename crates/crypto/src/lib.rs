@@ -1,9 +1,15 @@
-//! Cryptography for quorate: hashing, API-key curves, X-Stamp parsing/verification and client key pairs.
+//! Cryptography for quorate: hashing, API-key curves, X-Stamp parsing/verification, client key
+//! pairs, HD derivation and address formats, HPKE export/import bundles, and envelope
+//! encryption of key material.
 //!
-//! No I/O lives here: every function is pure CPU work over bytes and strings.
+//! No DB, no HTTP, no async: CPU work over bytes, and the one file the master key lives in.
 
+pub mod address;
 pub mod bench;
 mod curve;
+pub mod envelope;
+pub mod hd;
+pub mod hpke_bundle;
 pub mod keys;
 pub mod stamp;
 
