@@ -187,5 +187,5 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-console.log(`${passed} passed, ${failed} failed`);
+console.log(`bundle-check: ${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);

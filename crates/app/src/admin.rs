@@ -4,11 +4,15 @@
 use crate::chain;
 use crate::error::{AppError, Result};
 use crate::App;
+use quorate_crypto::envelope::MasterKey;
 use quorate_crypto::{keys::ApiKeyPair, ApiKeyCurve};
 use quorate_domain::{new_id, ApiKey, Organization, User};
 use quorate_proto::ErrorCode;
 use quorate_store::StoreError;
 use std::collections::HashMap;
+
+/// The meta key holding the master key's check value.
+const MASTER_KEY_META: &str = "master_key_fingerprint";
 
 /// What `init` created. The private key is returned once and never stored.
 pub struct InitOutput {
@@ -28,9 +32,15 @@ pub struct VerifyReport {
 }
 
 impl App {
-    /// Creates the root organization, its root user and a P-256 API key for that user.
-    /// Fails with `Conflict` on an initialised store, changing nothing.
-    pub async fn init(&self, org_name: &str, user_name: &str) -> Result<InitOutput> {
+    /// Creates the root organization, its root user and a P-256 API key for that user, and
+    /// records the master key's check value. Fails with `Conflict` on an initialised store,
+    /// changing nothing.
+    pub async fn init(
+        &self,
+        org_name: &str,
+        user_name: &str,
+        master_key: &MasterKey,
+    ) -> Result<InitOutput> {
         let now = self.clock.now_ms();
         let key_pair = ApiKeyPair::generate(ApiKeyCurve::P256);
         let org = Organization {
@@ -80,6 +90,8 @@ impl App {
         tx.set_root_quorum(&org.id, 1, std::slice::from_ref(&user.id))
             .await?;
         tx.set_meta("root_organization_id", &org.id).await?;
+        tx.set_meta(MASTER_KEY_META, &master_key.fingerprint())
+            .await?;
         tx.commit().await?;
         Ok(InitOutput {
             organization_id: org.id,
@@ -87,6 +99,22 @@ impl App {
             api_key_id: key.id,
             key_pair,
         })
+    }
+
+    /// Refuses a master key other than the one the store was initialised with.
+    pub async fn check_master_key(&self, master_key: &MasterKey) -> Result<()> {
+        match self.store.meta(MASTER_KEY_META).await? {
+            Some(stored) if master_key.matches_fingerprint(&stored) => Ok(()),
+            Some(stored) => Err(AppError::new(
+                ErrorCode::Conflict,
+                format!(
+                    "the master key does not match this store (store expects key {}…, got {}…); refusing to start",
+                    &stored.chars().take(12).collect::<String>(),
+                    &master_key.fingerprint().chars().take(12).collect::<String>()
+                ),
+            )),
+            None => Err(AppError::new(ErrorCode::Conflict, "the store records no master key; it was not initialised by `quorate init`")),
+        }
     }
 
     /// Recomputes every organization's chain and checks each activity row against the last

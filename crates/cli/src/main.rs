@@ -5,6 +5,7 @@ mod client_cmd;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use quorate_app::{App, AppConfig};
+use quorate_crypto::envelope::MasterKey;
 use quorate_store::{SqlStore, Store};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -29,6 +30,38 @@ struct StoreArgs {
     /// `postgres://…` selects PostgreSQL; `sqlite://…` a SQLite file elsewhere.
     #[arg(long, env = "QUORATE_DATABASE_URL")]
     database_url: Option<String>,
+    /// The master key file (default `DATA_DIR/master.key`, created by `init`, mode 0600).
+    /// `QUORATE_MASTER_KEY` (64 hex characters) takes precedence over any file.
+    #[arg(long, env = "QUORATE_MASTER_KEY_FILE")]
+    master_key_file: Option<PathBuf>,
+}
+
+/// The master key: from `QUORATE_MASTER_KEY`, else the key file — created when `create`
+/// (initialising a store), required otherwise.
+fn master_key(args: &StoreArgs, create: bool) -> Result<MasterKey> {
+    if let Ok(hex) = std::env::var("QUORATE_MASTER_KEY") {
+        return MasterKey::from_hex(&hex).context("QUORATE_MASTER_KEY is not a 32-byte hex key");
+    }
+    let path = args
+        .master_key_file
+        .clone()
+        .unwrap_or_else(|| args.data_dir.join("master.key"));
+    if create {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        MasterKey::load_or_create(&path)
+            .with_context(|| format!("cannot create the master key file {}", path.display()))
+    } else if path.exists() {
+        MasterKey::load(&path)
+            .with_context(|| format!("cannot read the master key file {}", path.display()))
+    } else {
+        bail!(
+            "master key file {} not found: supply QUORATE_MASTER_KEY or --master-key-file",
+            path.display()
+        )
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -157,7 +190,17 @@ async fn run(cli: Cli) -> Result<()> {
             json,
         } => {
             let app = open_app(&store).await?;
-            let out = match app.init(&org_name, "root").await {
+            if app
+                .store()
+                .root_organization_id()
+                .await
+                .context("cannot read the store")?
+                .is_some()
+            {
+                bail!("the store is already initialised; nothing was changed");
+            }
+            let key = master_key(&store, true)?;
+            let out = match app.init(&org_name, "root", &key).await {
                 Ok(out) => out,
                 Err(e) if e.code == quorate_proto::ErrorCode::Conflict => {
                     bail!("the store is already initialised; nothing was changed")
@@ -185,8 +228,17 @@ async fn run(cli: Cli) -> Result<()> {
                 .context("cannot read the store")?
                 .is_none()
             {
-                let out = app.init("root", "root").await.context("init failed")?;
+                let key = master_key(&store, true)?;
+                let out = app
+                    .init("root", "root", &key)
+                    .await
+                    .context("init failed")?;
                 print_credentials_help(&out, &listen.to_string());
+            } else {
+                let key = master_key(&store, false)?;
+                app.check_master_key(&key)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
             }
             let listener = tokio::net::TcpListener::bind(listen)
                 .await

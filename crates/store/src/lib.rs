@@ -113,8 +113,12 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> Result<()>;
     /// A connection for reads.
     async fn reader(&self) -> Result<Box<dyn Reader + '_>>;
+    /// A value `set_meta` stored (store-wide settings: root organization, master key check).
+    async fn meta(&self, key: &str) -> Result<Option<String>>;
     /// The id of the root organization, once `init` has run.
-    async fn root_organization_id(&self) -> Result<Option<String>>;
+    async fn root_organization_id(&self) -> Result<Option<String>> {
+        self.meta("root_organization_id").await
+    }
     /// Opens a write transaction that creates the root organization (fails with `Conflict` when
     /// the store is already initialised).
     async fn begin_init(&self) -> Result<Box<dyn StoreTx>>;

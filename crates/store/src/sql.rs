@@ -597,14 +597,11 @@ impl Store for SqlStore {
         Ok(Box::new(PoolReader(conn)))
     }
 
-    async fn root_organization_id(&self) -> Result<Option<String>> {
+    async fn meta(&self, key: &str) -> Result<Option<String>> {
         let mut r = PoolReader(self.pool.acquire().await.map_err(db_err)?);
         let row = r
             .db()?
-            .row(
-                "SELECT value FROM meta WHERE key = 'root_organization_id'",
-                args![],
-            )
+            .row("SELECT value FROM meta WHERE key = $1", args![key])
             .await?;
         row.map(|r| r.text("value")).transpose()
     }

@@ -83,8 +83,9 @@ impl TestServer {
         let store = SqlStore::open(&url).await.context("open store")?;
         let config = AppConfig::for_backend(store.backend());
         let app = Arc::new(App::with_clock(Arc::new(store), config, clock));
+        let master_key = quorate_crypto::envelope::MasterKey::generate();
         let out = app
-            .init("root", "root")
+            .init("root", "root", &master_key)
             .await
             .map_err(|e| anyhow::anyhow!("init: {e}"))?;
         let root = Root {

@@ -151,8 +151,20 @@ fn init_prints_credentials_once_and_refuses_twice() {
         !String::from_utf8_lossy(&db).contains(private),
         "the private key is never stored"
     );
+    // The master key file is created beside the store, readable by its owner only.
+    let key_file = dir.path().join("master.key");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&key_file).unwrap().permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+    let key_before = std::fs::read(&key_file).unwrap();
     let d = dir.path().display().to_string();
     let again = quorate(&["init", "--data-dir", &d, "--json"]);
+    assert_eq!(
+        std::fs::read(&key_file).unwrap(),
+        key_before,
+        "the key file is untouched"
+    );
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already initialised"));
     assert!(again.stdout.is_empty());
@@ -438,4 +450,87 @@ async fn verify_log_detects_tampering() {
         err.contains(&ids[1]) && err.contains("differs from its logged record"),
         "{err}"
     );
+}
+
+#[test]
+fn serve_refuses_a_wrong_master_key() {
+    let (dir, url) = store_for(Backend::Sqlite, "masterkey");
+    init(dir.path(), &url);
+    let d = dir.path().display().to_string();
+    let port = free_port().to_string();
+    let listen = format!("127.0.0.1:{port}");
+    let serve = |envs: &[(&str, &str)]| {
+        let mut c = Command::new(BIN);
+        c.args(["serve", "--data-dir", &d, "--listen", &listen])
+            .env_remove("QUORATE_MASTER_KEY");
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    };
+    // Another key in the environment: refused before listening, nothing changed.
+    let other = "11".repeat(32);
+    let out = serve(&[("QUORATE_MASTER_KEY", &other)]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("master key does not match"), "{err}");
+    assert!(!err.contains(&other), "the key itself is never printed");
+    // No key at all.
+    std::fs::rename(dir.path().join("master.key"), dir.path().join("moved.key")).unwrap();
+    let out = serve(&[]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("master key file"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn master_key_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let key = "2a".repeat(32);
+    let out = Command::new(BIN)
+        .args(["init", "--data-dir", &d, "--json"])
+        .env("QUORATE_MASTER_KEY", &key)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !dir.path().join("master.key").exists(),
+        "an explicit key writes no file"
+    );
+    let port = free_port();
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--data-dir",
+            &d,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("QUORATE_MASTER_KEY", &key)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while reqwest::get(format!("http://127.0.0.1:{port}/ready"))
+        .await
+        .map(|r| r.status() != 200)
+        .unwrap_or(true)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "server with the right key did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
