@@ -151,6 +151,16 @@ impl App {
                         // Keep nothing the command did; record only the failed activity.
                         tx.rollback().await?;
                         tx = self.begin(&org_id).await?;
+                        // An identical body may have been recorded while the lock was free.
+                        if let Some(existing) = tx
+                            .find_activity_by_fingerprint(&org_id, &activity.fingerprint)
+                            .await?
+                        {
+                            return Ok(Submitted {
+                                activity: existing,
+                                denied: None,
+                            });
+                        }
                         activity.status = ActivityStatus::Failed;
                         activity.failure = Some(Failure {
                             code: code.grpc_code(),

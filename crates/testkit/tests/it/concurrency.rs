@@ -7,7 +7,7 @@ use quorate_testkit::{Backend, TestServer};
 use serde_json::json;
 use std::sync::Arc;
 
-on_both_stores!(parallel_submissions);
+on_both_stores!(parallel_submissions, racing_copies_of_a_failing_body);
 
 async fn parallel_submissions(backend: Backend) {
     let s = TestServer::start(backend, "parallel").await.unwrap();
@@ -68,5 +68,36 @@ async fn parallel_submissions(backend: Backend) {
     }
     let report = s.app.verify_log().await.unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
+    s.stop().await.unwrap();
+}
+
+async fn racing_copies_of_a_failing_body(backend: Backend) {
+    let s = TestServer::start(backend, "racing_failure").await.unwrap();
+    let c = Arc::new(s.root_client());
+    let org = s.root.organization_id.clone();
+    // Fails in execution (unknown tag): the state change is rolled back and the failure recorded.
+    let body = Client::activity_body(
+        "ACTIVITY_TYPE_CREATE_USERS_V4",
+        &org,
+        json!({"users": [user_params("x", json!([]), json!(["7d3c4b8e-1f2a-4b5c-9d6e-0a1b2c3d4e5f"]))]}),
+    );
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (c, body) = (c.clone(), body.clone());
+            tokio::spawn(async move { c.submit_body("create_users", body).await.unwrap() })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for t in tasks {
+        let a = t.await.unwrap();
+        assert_eq!(a.status, "ACTIVITY_STATUS_FAILED");
+        ids.push(a.id);
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "one activity for one body");
+    assert_eq!(
+        s.app.store().list_all_activities(&org).await.unwrap().len(),
+        1
+    );
     s.stop().await.unwrap();
 }
