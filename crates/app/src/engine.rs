@@ -107,14 +107,8 @@ impl App {
         let mut tx = self.begin(&org_id).await?;
         // A resubmitted body (the Rust SDK polls this way) returns the stored activity as is.
         // Checked under the organization's lock, so two racing copies cannot both execute.
-        if let Some(existing) = tx
-            .find_activity_by_fingerprint(&org_id, &activity.fingerprint)
-            .await?
-        {
-            return Ok(Submitted {
-                activity: existing,
-                denied: None,
-            });
+        if let Some(done) = recorded(&mut *tx, &activity).await? {
+            return Ok(done);
         }
         let org = tx
             .organization()
@@ -152,14 +146,8 @@ impl App {
                         tx.rollback().await?;
                         tx = self.begin(&org_id).await?;
                         // An identical body may have been recorded while the lock was free.
-                        if let Some(existing) = tx
-                            .find_activity_by_fingerprint(&org_id, &activity.fingerprint)
-                            .await?
-                        {
-                            return Ok(Submitted {
-                                activity: existing,
-                                denied: None,
-                            });
+                        if let Some(done) = recorded(&mut *tx, &activity).await? {
+                            return Ok(done);
                         }
                         activity.status = ActivityStatus::Failed;
                         activity.failure = Some(Failure {
@@ -190,6 +178,17 @@ impl App {
             other => other.into(),
         })
     }
+}
+
+/// The activity already recorded for this body's fingerprint, if any.
+async fn recorded(tx: &mut dyn StoreTx, activity: &Activity) -> Result<Option<Submitted>> {
+    let existing = tx
+        .find_activity_by_fingerprint(&activity.organization_id, &activity.fingerprint)
+        .await?;
+    Ok(existing.map(|activity| Submitted {
+        activity,
+        denied: None,
+    }))
 }
 
 /// Inserts the activity and appends it to the organization's chain.
