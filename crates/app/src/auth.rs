@@ -44,6 +44,9 @@ pub struct AuthCache {
     keys: RwLock<HashMap<(StampScheme, String), PreparedKey>>,
     principals: Option<PrincipalCache>,
     generation: AtomicU64,
+    /// Bumped (under the map's write lock) whenever keys are added: a resolution that read the
+    /// store before an add does not cache its answer.
+    adds: AtomicU64,
 }
 
 impl AuthCache {
@@ -52,6 +55,7 @@ impl AuthCache {
             keys: RwLock::new(HashMap::new()),
             principals: cache_principals.then(|| RwLock::new(HashMap::new())),
             generation: AtomicU64::new(0),
+            adds: AtomicU64::new(0),
         }
     }
 
@@ -59,6 +63,7 @@ impl AuthCache {
     pub fn forget_keys(&self, public_keys: &[String]) {
         if let Some(p) = &self.principals {
             if let Ok(mut map) = p.write() {
+                self.adds.fetch_add(1, Ordering::SeqCst);
                 map.retain(|(pk, _, _), _| !public_keys.contains(pk));
             }
         }
@@ -153,6 +158,7 @@ pub async fn resolve(
     let now = clock.now_ms();
     let cache_key = (public_key.to_string(), target_org.to_string(), access);
     let generation = cache.generation.load(Ordering::SeqCst);
+    let adds = cache.adds.load(Ordering::SeqCst);
     if let Some(map) = &cache.principals {
         let hit = map.read().ok().and_then(|m| m.get(&cache_key).cloned());
         if let Some((g, p)) = hit {
@@ -273,7 +279,9 @@ pub async fn resolve(
             if m.len() >= MAX_CACHED {
                 m.clear();
             }
-            m.insert(cache_key, (generation, principal.clone()));
+            if cache.adds.load(Ordering::SeqCst) == adds {
+                m.insert(cache_key, (generation, principal.clone()));
+            }
         }
     }
     Ok(principal)

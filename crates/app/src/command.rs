@@ -102,8 +102,19 @@ impl Command {
     }
 }
 
+/// Rejects control characters (PostgreSQL refuses NUL in text; none belongs in a name).
+fn printable(field: &str, v: &str) -> Result<()> {
+    if v.chars().any(char::is_control) {
+        return Err(AppError::invalid(format!(
+            "`{field}` must not contain control characters"
+        )));
+    }
+    Ok(())
+}
+
 fn name(field: &str, value: &str) -> Result<String> {
     let v = value.trim();
+    printable(field, v)?;
     if v.is_empty() {
         return Err(AppError::invalid(format!("`{field}` must not be empty")));
     }
@@ -113,6 +124,14 @@ fn name(field: &str, value: &str) -> Result<String> {
         )));
     }
     Ok(v.to_string())
+}
+
+/// An email or phone number: may be empty (clears it), else a printable value of bounded length.
+fn contact(field: &str, value: &str) -> Result<String> {
+    match value.trim() {
+        "" => Ok(String::new()),
+        v => name(field, v),
+    }
 }
 
 fn optional(field: &str, value: &Option<String>) -> Result<Option<String>> {
@@ -293,8 +312,16 @@ pub fn parse(path: &str, params: Value) -> Result<Command> {
                     .as_deref()
                     .map(|n| name("parameters.userName", n))
                     .transpose()?,
-                email: p.user_email.as_deref().map(|e| e.trim().to_string()),
-                phone_number: p.user_phone_number.as_deref().map(|e| e.trim().to_string()),
+                email: p
+                    .user_email
+                    .as_deref()
+                    .map(|e| contact("parameters.userEmail", e))
+                    .transpose()?,
+                phone_number: p
+                    .user_phone_number
+                    .as_deref()
+                    .map(|e| contact("parameters.userPhoneNumber", e))
+                    .transpose()?,
                 tag_ids: p
                     .user_tag_ids
                     .as_deref()

@@ -48,9 +48,12 @@ fn decide(principal: &Principal, org: &Organization, cmd: &Command) -> Decision 
         Command::CreateApiKeys { user_id, .. } | Command::DeleteApiKeys { user_id, .. } => {
             user_id == me
         }
+        // Only the name: emails and phone numbers identify users (sub-org lookups by EMAIL).
         Command::UpdateUser {
             user_id,
             tag_ids: None,
+            email: None,
+            phone_number: None,
             ..
         } => user_id == me,
         _ => false,
@@ -110,6 +113,22 @@ impl App {
         if let Some(done) = recorded(&mut *tx, &activity).await? {
             return Ok(done);
         }
+        // The credential was resolved before the lock: a revocation committed meanwhile wins.
+        match tx.get_api_key(&org_id, &principal.key.id).await? {
+            None => {
+                return Err(AppError::new(
+                    ErrorCode::ApiKeyDeleted,
+                    "the API key used to stamp this request has been deleted",
+                ))
+            }
+            Some(k) if k.is_expired(now) => {
+                return Err(AppError::new(
+                    ErrorCode::ApiKeyExpired,
+                    "the API key used to stamp this request has expired",
+                ))
+            }
+            Some(_) => {}
+        }
         let org = tx
             .organization()
             .cloned()
@@ -123,13 +142,7 @@ impl App {
                     message: reason.clone(),
                     reason: ErrorCode::RequestNotAuthorized.as_str().to_string(),
                 });
-                denied = Some(
-                    AppError::new(
-                        ErrorCode::RequestNotAuthorized,
-                        "You don't have sufficient permissions to take this action",
-                    )
-                    .with_detail(reason),
-                );
+                denied = Some(denial(reason));
             }
             Decision::AwaitConsensus => activity.status = ActivityStatus::ConsensusNeeded,
             Decision::Execute => {
@@ -185,10 +198,22 @@ async fn recorded(tx: &mut dyn StoreTx, activity: &Activity) -> Result<Option<Su
     let existing = tx
         .find_activity_by_fingerprint(&activity.organization_id, &activity.fingerprint)
         .await?;
-    Ok(existing.map(|activity| Submitted {
-        activity,
-        denied: None,
+    Ok(existing.map(|activity| {
+        let denied = activity
+            .failure
+            .as_ref()
+            .filter(|f| f.reason == ErrorCode::RequestNotAuthorized.as_str())
+            .map(|f| denial(f.message.clone()));
+        Submitted { activity, denied }
     }))
+}
+
+fn denial(reason: String) -> AppError {
+    AppError::new(
+        ErrorCode::RequestNotAuthorized,
+        "You don't have sufficient permissions to take this action",
+    )
+    .with_detail(reason)
 }
 
 /// Inserts the activity and appends it to the organization's chain.

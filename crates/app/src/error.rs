@@ -46,6 +46,9 @@ impl From<StoreError> for AppError {
         match e {
             StoreError::NotFound => AppError::not_found("not found"),
             StoreError::Conflict(m) => AppError::new(ErrorCode::Conflict, m),
+            StoreError::Invalid(m) => {
+                AppError::invalid(format!("a value was refused by the store: {m}"))
+            }
             StoreError::Unavailable(m) => AppError::new(ErrorCode::Unavailable, m),
             StoreError::Other(m) => AppError::new(ErrorCode::Internal, m),
         }

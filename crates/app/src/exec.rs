@@ -44,6 +44,12 @@ pub async fn execute(tx: &mut dyn StoreTx, ctx: &Ctx<'_>, cmd: &Command) -> Resu
             root_users,
             threshold,
         } => {
+            if ctx.org.parent_id.is_some() {
+                return Err(failed(
+                    ErrorCode::RequestInvalid,
+                    "a sub-organization cannot create sub-organizations",
+                ));
+            }
             let sub = Organization {
                 id: new_id(),
                 name: name.clone(),

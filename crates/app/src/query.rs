@@ -148,6 +148,11 @@ impl App {
                     })
                     .await?;
                 let value = req.filter_value.clone().unwrap_or_default();
+                if value.chars().any(char::is_control) {
+                    return Err(AppError::invalid(
+                        "`filterValue` must not contain control characters",
+                    ));
+                }
                 let filter = match req.filter_type.as_deref().map(str::trim).unwrap_or("") {
                     "" => SubOrgFilter::None,
                     _ if value.is_empty() => return Err(AppError::invalid("`filterValue` is required when `filterType` is set")),

@@ -20,6 +20,9 @@ pub enum StoreError {
     NotFound,
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The database refused a value (e.g. PostgreSQL and a NUL character).
+    #[error("invalid value: {0}")]
+    Invalid(String),
     #[error("store unavailable: {0}")]
     Unavailable(String),
     #[error("store error: {0}")]

@@ -79,6 +79,10 @@ impl SqlStore {
         let mut tx: Box<dyn TxConn> = match &self.writer {
             Some(writer) => {
                 let conn = writer.clone().lock_owned().await;
+                // A transaction left open by a failed ROLLBACK would make every BEGIN fail.
+                if !conn.is_autocommit() {
+                    let _ = conn.execute_batch("ROLLBACK");
+                }
                 conn.execute_batch("BEGIN IMMEDIATE").map_err(lite_err)?;
                 Box::new(LiteTx {
                     conn,

@@ -67,6 +67,18 @@ async fn sub_organizations(backend: Backend) {
     );
     let (_, uid) = sub_client.create_user(&sub, "member", None).await.unwrap();
     assert!(uid.is_some());
+    // Sub-organizations do not nest.
+    let nested = sub_client
+        .create_sub_organization(&sub, "nested", &p256().public_key_hex())
+        .await
+        .unwrap();
+    assert_eq!(nested.status, "ACTIVITY_STATUS_FAILED");
+    assert!(nested
+        .failure
+        .as_ref()
+        .unwrap()
+        .message
+        .contains("cannot create sub-organizations"));
     // Asked at the parent, a sub-organization credential answers with its own identity.
     let me = sub_client.whoami(&org).await.unwrap();
     assert_eq!(me.organization_id, sub);
@@ -499,13 +511,43 @@ async fn non_root_users_are_limited(backend: Backend) {
     let bob_client = s.client(key);
     // Reads are allowed; changing others is denied and the denial is recorded.
     assert_eq!(bob_client.whoami(&org).await.unwrap().user_id, bob);
-    let denied = bob_client.create_user(&org, "eve", None).await;
+    let eve = Client::activity_body(
+        "ACTIVITY_TYPE_CREATE_USERS_V4",
+        &org,
+        json!({"users": [user_params("eve", json!([]), json!([]))]}),
+    );
+    let denied = bob_client.submit_body("create_users", eve.clone()).await;
     let (status, code, message) = api_error(denied);
     assert_eq!((status, code.as_str()), (403, "REQUEST_NOT_AUTHORIZED"));
     assert_eq!(
         message,
         "You don't have sufficient permissions to take this action"
     );
+    // Resubmitting the same bytes returns the same denial, not a 200.
+    let (status, code, _) = api_error(bob_client.submit_body("create_users", eve).await);
+    assert_eq!((status, code.as_str()), (403, "REQUEST_NOT_AUTHORIZED"));
+    // Bob may rename himself but not change the email that identifies him.
+    let renamed = bob_client
+        .submit(
+            "update_user",
+            "ACTIVITY_TYPE_UPDATE_USER",
+            &org,
+            json!({"userId": bob, "userName": "robert"}),
+        )
+        .await
+        .unwrap();
+    completed(&renamed);
+    let (status, _, _) = api_error(
+        bob_client
+            .submit(
+                "update_user",
+                "ACTIVITY_TYPE_UPDATE_USER",
+                &org,
+                json!({"userId": bob, "userEmail": "ceo@example.com"}),
+            )
+            .await,
+    );
+    assert_eq!(status, 403);
     let failed = c
         .query::<wire::GetActivitiesResponse>(
             "list_activities",
@@ -513,7 +555,7 @@ async fn non_root_users_are_limited(backend: Backend) {
         )
         .await
         .unwrap();
-    assert_eq!(failed.activities.len(), 1);
+    assert_eq!(failed.activities.len(), 2, "both denials are recorded");
     assert_eq!(
         failed.activities[0].failure.as_ref().unwrap().message,
         "No policies evaluated to outcome: Allow"

@@ -173,6 +173,12 @@ async fn bad_input_is_a_clear_4xx() {
     )
     .await;
     assert!(expect(&raw, 400, 3, "REQUEST_INVALID").contains("`parameters.userIds[0]`"));
+    let nul = env(
+        "ACTIVITY_TYPE_CREATE_USERS_V4",
+        json!({"users": [user_params("a\u{0}b", json!([]), json!([]))]}),
+    );
+    let raw = submit("create_users", nul).await;
+    assert!(expect(&raw, 400, 3, "REQUEST_INVALID").contains("control characters"));
     let mut missing = env("ACTIVITY_TYPE_DELETE_USERS", json!({"userIds": []}));
     missing.as_object_mut().unwrap().remove("timestampMs");
     assert!(expect(
