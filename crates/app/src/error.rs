@@ -45,7 +45,11 @@ impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => AppError::not_found("not found"),
-            StoreError::Conflict(m) => AppError::new(ErrorCode::Conflict, m),
+            // The driver's text names tables and columns: keep it out of the answer.
+            StoreError::Conflict(_) => AppError::new(
+                ErrorCode::Conflict,
+                "the request conflicts with data recorded meanwhile; retry it",
+            ),
             StoreError::Invalid(m) => {
                 AppError::invalid(format!("a value was refused by the store: {m}"))
             }
