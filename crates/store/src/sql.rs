@@ -62,20 +62,17 @@ impl SqlStore {
         format!("sqlite://{}?mode=rwc", dir.join("quorate.db").display())
     }
 
+    async fn pooled(&self) -> Result<PoolReader> {
+        Ok(PoolReader(self.pool.acquire().await.map_err(db_err)?))
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
 
-    /// Opens a write transaction; `first` runs inside it before it is handed out.
+    /// Opens a write transaction: of `org`, holding its lock and having read it, or (`None`)
+    /// the one that initialises the store.
     async fn open_tx(&self, org: Option<&str>) -> Result<Box<dyn StoreTx>> {
-        let mut state = TxState {
-            head: ChainHead {
-                seq: 0,
-                hash: String::new(),
-            },
-            organization: None,
-            bump_pending: None,
-        };
         let mut tx: Box<dyn TxConn> = match &self.writer {
             Some(writer) => {
                 let conn = writer.clone().lock_owned().await;
@@ -101,6 +98,7 @@ impl SqlStore {
                     load_organization(&mut *tx.db()?, org, self.backend.lock_suffix())
                         .await?
                         .ok_or(StoreError::NotFound)?;
+                let state = tx.state();
                 state.head = head;
                 state.organization = Some(organization);
             }
@@ -123,7 +121,6 @@ impl SqlStore {
                 }
             }
         }
-        *tx.state() = state;
         Ok(tx.into_store_tx())
     }
 }
@@ -597,12 +594,11 @@ impl Store for SqlStore {
     }
 
     async fn reader(&self) -> Result<Box<dyn Reader + '_>> {
-        let conn = self.pool.acquire().await.map_err(db_err)?;
-        Ok(Box::new(PoolReader(conn)))
+        Ok(Box::new(self.pooled().await?))
     }
 
     async fn meta(&self, key: &str) -> Result<Option<String>> {
-        let mut r = PoolReader(self.pool.acquire().await.map_err(db_err)?);
+        let mut r = self.pooled().await?;
         let row = r
             .db()?
             .row("SELECT value FROM meta WHERE key = $1", args![key])
@@ -619,7 +615,7 @@ impl Store for SqlStore {
     }
 
     async fn list_organization_ids(&self) -> Result<Vec<String>> {
-        let mut r = PoolReader(self.pool.acquire().await.map_err(db_err)?);
+        let mut r = self.pooled().await?;
         let rows = r
             .db()?
             .rows("SELECT id FROM organizations ORDER BY n", args![])
@@ -628,7 +624,7 @@ impl Store for SqlStore {
     }
 
     async fn list_log(&self, org: &str) -> Result<Vec<LogEntry>> {
-        let mut r = PoolReader(self.pool.acquire().await.map_err(db_err)?);
+        let mut r = self.pooled().await?;
         let rows = r
             .db()?
             .rows("SELECT organization_id, seq, activity_id, digest, prev_hash, hash FROM activity_log WHERE organization_id = $1 ORDER BY seq", args![org])
@@ -637,7 +633,7 @@ impl Store for SqlStore {
     }
 
     async fn chain_head(&self, org: &str) -> Result<ChainHead> {
-        let mut r = PoolReader(self.pool.acquire().await.map_err(db_err)?);
+        let mut r = self.pooled().await?;
         let row = r
             .db()?
             .row(
@@ -653,7 +649,7 @@ impl Store for SqlStore {
     }
 
     async fn list_all_activities(&self, org: &str) -> Result<Vec<Activity>> {
-        let mut r = PoolReader(self.pool.acquire().await.map_err(db_err)?);
+        let mut r = self.pooled().await?;
         let sql =
             format!("SELECT {ACTIVITY_COLS} FROM activities WHERE organization_id = $1 ORDER BY n");
         let rows = r.db()?.rows(&sql, args![org]).await?;
