@@ -150,8 +150,14 @@ fn any_row(row: &sqlx::any::AnyRow) -> Result<Row> {
         let val = if raw.is_null() {
             Val::Null
         } else {
-            let ty = raw.type_info().name().to_ascii_uppercase();
-            if ty.contains("INT") {
+            // INTEGER (SQLite), INT8/INT4 (PostgreSQL); checked without allocating per column.
+            let ty = raw.type_info();
+            if ty
+                .name()
+                .as_bytes()
+                .windows(3)
+                .any(|w| w.eq_ignore_ascii_case(b"INT"))
+            {
                 Val::Int(row.try_get::<i64, _>(i).map_err(db_err)?)
             } else {
                 Val::Text(row.try_get::<String, _>(i).map_err(db_err)?)
