@@ -6,10 +6,10 @@ mod tests {
 
     /// The `[dependencies]` names of a crate (dev-dependencies excluded).
     fn deps(krate: &str) -> Vec<String> {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("..")
-            .join(krate)
-            .join("Cargo.toml");
+        // Run time, not compile time: the binary may have been built in another checkout.
+        let dir = std::env::var("CARGO_MANIFEST_DIR")
+            .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string());
+        let path = Path::new(&dir).join("..").join(krate).join("Cargo.toml");
         let text =
             std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let mut out = Vec::new();

@@ -4,7 +4,11 @@ use quorate_crypto::hd::{self, Curve, HdError, Mnemonic, Seed};
 use serde_json::Value;
 
 pub(crate) fn vectors(name: &str) -> Value {
-    let path = format!("{}/../../tests/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
+    // Read at run time: a test binary reused from a checkout elsewhere (shared target dir)
+    // keeps the compile-time path of that checkout.
+    let dir = std::env::var("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string());
+    let path = format!("{dir}/../../tests/vectors/{name}");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     serde_json::from_str(&text).unwrap()
 }
