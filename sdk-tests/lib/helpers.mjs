@@ -253,3 +253,53 @@ export function intentKeyFor(type) {
     .replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
   return `${camel}Intent${version}`;
 }
+
+/**
+ * quorate's bundle-signer public key (uncompressed P-256 hex, "04…"), which
+ * clients pass to @turnkey/crypto as `dangerouslyOverrideSignerPublicKey`.
+ *
+ * Assumption (single place to adjust): the server answers an unauthenticated
+ * `GET {baseUrl}/public/v1/signer` with `{"signerPublicKey":"04…"}`, and
+ * `quorate init --json` prints the same value as `signerPublicKey`. The
+ * endpoint is preferred; the init output is the fallback; when both exist they
+ * must agree.
+ */
+export async function getSignerPublicKey(server) {
+  const shape = /^04[0-9a-f]{128}$/;
+  const fromInit = server.init?.signerPublicKey;
+  let fromHttp;
+  let httpProblem;
+  try {
+    const res = await fetch(`${server.baseUrl}/public/v1/signer`, {
+      signal: AbortSignal.timeout(5_000),
+    });
+    const text = await res.text();
+    if (res.status !== 200) {
+      httpProblem = `GET /public/v1/signer → HTTP ${res.status}: ${text.slice(0, 300)}`;
+    } else {
+      try {
+        fromHttp = JSON.parse(text).signerPublicKey;
+      } catch {
+        httpProblem = `GET /public/v1/signer → non-JSON body: ${text.slice(0, 300)}`;
+      }
+      if (fromHttp === undefined && !httpProblem) {
+        httpProblem = `GET /public/v1/signer → body lacks signerPublicKey: ${text.slice(0, 300)}`;
+      }
+    }
+  } catch (e) {
+    httpProblem = `GET /public/v1/signer failed: ${e.message}`;
+  }
+  const key = fromHttp ?? fromInit;
+  if (key === undefined) {
+    throw new Error(
+      `no bundle signer public key: ${httpProblem}; and \`quorate init --json\` has no signerPublicKey field`,
+    );
+  }
+  if (typeof key !== "string" || !shape.test(key)) {
+    throw new Error(`signer public key must be lowercase uncompressed P-256 hex (04 + 128 hex), got ${JSON.stringify(key)}`);
+  }
+  if (fromHttp !== undefined && fromInit !== undefined && fromHttp !== fromInit) {
+    throw new Error(`GET /public/v1/signer (${fromHttp}) and \`quorate init --json\` signerPublicKey (${fromInit}) disagree`);
+  }
+  return key;
+}
