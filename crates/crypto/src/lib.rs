@@ -7,11 +7,15 @@
 pub mod address;
 pub mod bench;
 mod curve;
+pub mod eip712;
 pub mod envelope;
+pub mod fuzz;
 pub mod hd;
 pub mod hpke_bundle;
 pub mod keys;
+pub mod sign;
 pub mod stamp;
+pub mod tx;
 
 pub use curve::{normalize_public_key, ApiKeyCurve, KeyError};
 

@@ -5,3 +5,5 @@ mod address_vectors;
 mod envelope;
 mod hd_vectors;
 mod hpke_bundle;
+mod sign;
+mod tx;

@@ -1,0 +1,97 @@
+// Regenerates tests/vectors/solana_tx.json with @solana/web3.js (an implementation independent
+// of quorate's): unsigned bytes exactly as @turnkey/solana sends them
+// (`serialize({requireAllSignatures:false, verifySignatures:false})` for legacy `Transaction`,
+// `VersionedTransaction.serialize()` for v0), and the expected bytes after the key signs
+// (ed25519 is deterministic, so the signed transaction is fixed).
+//
+//   cd /tmp/x && npm install @solana/web3.js@1 && node /path/to/tests/vectors/gen/solana_tx.mjs /path/to/tests/vectors
+import { writeFileSync } from "node:fs";
+import {
+  Keypair, PublicKey, SystemProgram, Transaction, TransactionInstruction,
+  TransactionMessage, VersionedTransaction, AddressLookupTableAccount,
+} from "@solana/web3.js";
+
+const out = process.argv[2] ?? ".";
+const seed = (b) => Uint8Array.from({ length: 32 }, (_, i) => (b + i * 7) & 0xff);
+const signer = Keypair.fromSeed(seed(1));
+const other = Keypair.fromSeed(seed(2));
+const recipient = Keypair.fromSeed(seed(3)).publicKey;
+const blockhash = "9sHcv6xwn9YkB8nxTUGKDwPwNnmqVp5oAXxU8Fdkm4J6";
+const MEMO = new PublicKey("MemoSq4gqABAXKb96qnH8TysNbWfJqGDGr3CXgNo8wy");
+const hex = (u8) => Buffer.from(u8).toString("hex");
+
+const vectors = [];
+function push(name, unsigned, signed, note) {
+  vectors.push({
+    name, note,
+    secretKey: hex(signer.secretKey.slice(0, 32)),
+    publicKey: hex(signer.publicKey.toBytes()),
+    address: signer.publicKey.toBase58(),
+    unsigned: hex(unsigned), signed: hex(signed),
+  });
+}
+
+// 1. legacy SOL transfer, signer is the fee payer
+{
+  const tx = new Transaction({ feePayer: signer.publicKey, recentBlockhash: blockhash })
+    .add(SystemProgram.transfer({ fromPubkey: signer.publicKey, toPubkey: recipient, lamports: 1_000_000 }));
+  const unsigned = tx.serialize({ requireAllSignatures: false, verifySignatures: false });
+  tx.sign(signer);
+  push("legacy transfer", unsigned, tx.serialize());
+}
+// 2. legacy, two required signers, quorate's key is the second; the first slot stays empty
+{
+  const tx = new Transaction({ feePayer: other.publicKey, recentBlockhash: blockhash })
+    .add(SystemProgram.transfer({ fromPubkey: signer.publicKey, toPubkey: recipient, lamports: 42 }));
+  const unsigned = tx.serialize({ requireAllSignatures: false, verifySignatures: false });
+  tx.partialSign(signer);
+  push("legacy, second of two signers", unsigned, tx.serialize({ requireAllSignatures: false, verifySignatures: false }));
+}
+// 3. legacy with a 300-byte memo (multi-byte compact-u16 lengths)
+{
+  const tx = new Transaction({ feePayer: signer.publicKey, recentBlockhash: blockhash })
+    .add(new TransactionInstruction({ programId: MEMO, keys: [{ pubkey: signer.publicKey, isSigner: true, isWritable: false }], data: Buffer.alloc(300, "q") }));
+  const unsigned = tx.serialize({ requireAllSignatures: false, verifySignatures: false });
+  tx.sign(signer);
+  push("legacy memo, 300-byte instruction data", unsigned, tx.serialize());
+}
+// 4. v0 transfer with an address lookup table
+{
+  const table = new AddressLookupTableAccount({
+    key: Keypair.fromSeed(seed(9)).publicKey,
+    state: { deactivationSlot: BigInt("18446744073709551615"), lastExtendedSlot: 0, lastExtendedSlotStartIndex: 0, authority: undefined,
+      addresses: [recipient, Keypair.fromSeed(seed(4)).publicKey, MEMO] },
+  });
+  const msg = new TransactionMessage({
+    payerKey: signer.publicKey, recentBlockhash: blockhash,
+    instructions: [
+      SystemProgram.transfer({ fromPubkey: signer.publicKey, toPubkey: recipient, lamports: 5_000 }),
+      new TransactionInstruction({ programId: MEMO, keys: [{ pubkey: Keypair.fromSeed(seed(4)).publicKey, isSigner: false, isWritable: false }], data: Buffer.from("v0 memo") }),
+    ],
+  }).compileToV0Message([table]);
+  const tx = new VersionedTransaction(msg);
+  const unsigned = tx.serialize();
+  tx.sign([signer]);
+  push("v0 transfer with address table lookup", unsigned, tx.serialize());
+}
+// 5. v0, two signers, quorate's key second
+{
+  const msg = new TransactionMessage({
+    payerKey: other.publicKey, recentBlockhash: blockhash,
+    instructions: [SystemProgram.transfer({ fromPubkey: signer.publicKey, toPubkey: recipient, lamports: 7 })],
+  }).compileToV0Message();
+  const tx = new VersionedTransaction(msg);
+  const unsigned = tx.serialize();
+  tx.sign([signer]);
+  push("v0, second of two signers, no lookups", unsigned, tx.serialize());
+}
+// 6. legacy where the key is NOT a required signer (negative case: only `unsigned` is meaningful)
+{
+  const tx = new Transaction({ feePayer: other.publicKey, recentBlockhash: blockhash })
+    .add(SystemProgram.transfer({ fromPubkey: other.publicKey, toPubkey: signer.publicKey, lamports: 1 }));
+  const unsigned = tx.serialize({ requireAllSignatures: false, verifySignatures: false });
+  push("legacy, key is only a recipient", unsigned, new Uint8Array(), "negative: signing must fail (not a required signer)");
+}
+
+writeFileSync(`${out}/solana_tx.json`, JSON.stringify({ source: "generated by tests/vectors/gen/solana_tx.mjs with @solana/web3.js 1.x", vectors }, null, 2) + "\n");
+console.log(`solana: ${vectors.length} vectors`);
