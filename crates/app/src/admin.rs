@@ -3,8 +3,10 @@
 
 use crate::chain;
 use crate::error::{AppError, Result};
+use crate::vault::Vault;
 use crate::App;
 use quorate_crypto::envelope::MasterKey;
+use quorate_crypto::hpke_bundle::ServerSigner;
 use quorate_crypto::{keys::ApiKeyPair, ApiKeyCurve};
 use quorate_domain::{new_id, ApiKey, Organization, User};
 use quorate_proto::ErrorCode;
@@ -92,6 +94,7 @@ impl App {
         tx.set_meta("root_organization_id", &org.id).await?;
         tx.set_meta(MASTER_KEY_META, &master_key.fingerprint())
             .await?;
+        Vault::store_signer(&mut *tx, master_key, &ServerSigner::generate()).await?;
         tx.commit().await?;
         Ok(InitOutput {
             organization_id: org.id,
@@ -99,6 +102,36 @@ impl App {
             api_key_id: key.id,
             key_pair,
         })
+    }
+
+    /// Opens the vault with the master key: refuses a key other than the one the store was
+    /// initialised with, and loads the bundle signer sealed under it.
+    pub async fn unlock(&self, master_key: MasterKey) -> Result<()> {
+        self.check_master_key(&master_key).await?;
+        let signer = match Vault::load_signer(&*self.store, &master_key).await? {
+            Some(s) => s,
+            None => {
+                // A store initialised before the vault existed: seal a signer now, once.
+                let root = self.store.root_organization_id().await?.ok_or_else(|| {
+                    AppError::new(ErrorCode::Conflict, "the store is not initialised")
+                })?;
+                let mut tx = self.store.begin(&root).await?;
+                let signer = match Vault::load_signer(&*self.store, &master_key).await? {
+                    Some(s) => s,
+                    None => {
+                        let s = ServerSigner::generate();
+                        Vault::store_signer(&mut *tx, &master_key, &s).await?;
+                        s
+                    }
+                };
+                tx.commit().await?;
+                signer
+            }
+        };
+        let _ = self
+            .vault
+            .set(std::sync::Arc::new(Vault::new(master_key, signer)));
+        Ok(())
     }
 
     /// Refuses a master key other than the one the store was initialised with.

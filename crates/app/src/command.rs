@@ -2,13 +2,14 @@
 //! the caller's request (400) and records no activity.
 
 use crate::error::{AppError, Result};
+use crate::vault::command::{self as vault, VaultCommand};
 use quorate_crypto::ApiKeyCurve;
 use quorate_domain::id::parse_id;
 use quorate_proto::intents::{self as wire, ApiKeyParams, UserParams};
 use serde_json::Value;
 
 const MAX_NAME: usize = 256;
-const MAX_ITEMS: usize = 100;
+pub(crate) const MAX_ITEMS: usize = 100;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewKey {
@@ -27,12 +28,13 @@ pub struct NewUser {
     pub tag_ids: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Command {
     CreateSubOrganization {
         name: String,
         root_users: Vec<NewUser>,
         threshold: u32,
+        wallet: Option<vault::NewWallet>,
     },
     DeleteSubOrganization,
     CreateUsers(Vec<NewUser>),
@@ -63,6 +65,7 @@ pub enum Command {
         user_id: String,
         key_ids: Vec<String>,
     },
+    Vault(VaultCommand),
 }
 
 /// What a completed command does to who can authenticate, for the credential cache.
@@ -86,7 +89,8 @@ impl Command {
         match self {
             Command::CreateUserTag { .. }
             | Command::UpdateUserTag { .. }
-            | Command::DeleteUserTags(_) => CredentialEffect::None,
+            | Command::DeleteUserTags(_)
+            | Command::Vault(_) => CredentialEffect::None,
             Command::CreateSubOrganization { root_users, .. } => {
                 CredentialEffect::Adds(keys(root_users))
             }
@@ -112,7 +116,7 @@ fn printable(field: &str, v: &str) -> Result<()> {
     Ok(())
 }
 
-fn name(field: &str, value: &str) -> Result<String> {
+pub(crate) fn name(field: &str, value: &str) -> Result<String> {
     let v = value.trim();
     printable(field, v)?;
     if v.is_empty() {
@@ -141,7 +145,7 @@ fn optional(field: &str, value: &Option<String>) -> Result<Option<String>> {
     }
 }
 
-fn ids(field: &str, values: &[String]) -> Result<Vec<String>> {
+pub(crate) fn ids(field: &str, values: &[String]) -> Result<Vec<String>> {
     if values.len() > MAX_ITEMS {
         return Err(AppError::invalid(format!(
             "`{field}` has more than {MAX_ITEMS} entries"
@@ -162,7 +166,7 @@ fn ids(field: &str, values: &[String]) -> Result<Vec<String>> {
     Ok(out)
 }
 
-fn id(field: &str, value: &str) -> Result<String> {
+pub(crate) fn id(field: &str, value: &str) -> Result<String> {
     parse_id("id", value).map_err(|_| {
         AppError::invalid(format!(
             "`{field}` must be a UUID, got `{}`",
@@ -171,7 +175,7 @@ fn id(field: &str, value: &str) -> Result<String> {
     })
 }
 
-fn truncate(s: &str) -> String {
+pub(crate) fn truncate(s: &str) -> String {
     s.chars().take(80).collect()
 }
 
@@ -264,18 +268,23 @@ fn users(field: &str, list: &[UserParams]) -> Result<Vec<NewUser>> {
         .collect()
 }
 
-fn decode<T: serde::de::DeserializeOwned>(params: Value) -> Result<T> {
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(params: Value) -> Result<T> {
     quorate_proto::decode_value("parameters", params).map_err(AppError::invalid)
 }
 
-/// Parses the parameters of a submit to `path`.
-pub fn parse(path: &str, params: Value) -> Result<Command> {
+/// Parses the parameters of a submit of `activity_type` to `path`.
+pub fn parse(path: &str, activity_type: &str, params: Value) -> Result<Command> {
+    if vault::PATHS.contains(&path) {
+        return vault::parse(path, activity_type, params).map(Command::Vault);
+    }
     Ok(match path {
         "create_sub_organization" => {
             let p: wire::CreateSubOrganizationIntent = decode(params)?;
-            if p.wallet.is_some() {
-                return Err(AppError::not_implemented("`parameters.wallet`: creating a wallet with the sub-organization is not supported yet"));
-            }
+            let wallet = p
+                .wallet
+                .as_ref()
+                .map(|w| vault::new_wallet("parameters.wallet", w))
+                .transpose()?;
             let root_users = users("parameters.rootUsers", &p.root_users)?;
             let threshold = u32::try_from(p.root_quorum_threshold).ok().filter(|t| *t >= 1 && (*t as usize) <= root_users.len()).ok_or_else(|| {
                 AppError::invalid(format!("`parameters.rootQuorumThreshold` must be between 1 and the number of root users ({}), got {}", root_users.len(), p.root_quorum_threshold))
@@ -289,6 +298,7 @@ pub fn parse(path: &str, params: Value) -> Result<Command> {
                 name: name("parameters.subOrganizationName", &p.sub_organization_name)?,
                 root_users,
                 threshold,
+                wallet,
             }
         }
         "delete_sub_organization" => {
@@ -388,7 +398,7 @@ pub fn parse(path: &str, params: Value) -> Result<Command> {
     })
 }
 
-fn non_empty(field: &str, v: &[String]) -> Result<()> {
+pub(crate) fn non_empty(field: &str, v: &[String]) -> Result<()> {
     if v.is_empty() {
         return Err(AppError::invalid(format!("`{field}` must not be empty")));
     }
@@ -403,7 +413,12 @@ mod tests {
     #[test]
     fn threshold_is_checked() {
         let params = json!({"subOrganizationName": "s", "rootQuorumThreshold": 2, "rootUsers": [{"userName": "a", "apiKeys": [], "authenticators": [], "oauthProviders": []}]});
-        let err = parse("create_sub_organization", params).unwrap_err();
+        let err = parse(
+            "create_sub_organization",
+            "ACTIVITY_TYPE_CREATE_SUB_ORGANIZATION_V8",
+            params,
+        )
+        .unwrap_err();
         assert!(
             err.message.contains("rootQuorumThreshold"),
             "{}",
@@ -414,7 +429,12 @@ mod tests {
     #[test]
     fn enum_values_are_named() {
         let params = json!({"userId": "7d3c4b8e-1f2a-4b5c-9d6e-0a1b2c3d4e5f", "apiKeys": [{"apiKeyName": "k", "publicKey": "00", "curveType": "API_KEY_CURVE_NOPE"}]});
-        let err = parse("create_api_keys", params).unwrap_err();
+        let err = parse(
+            "create_api_keys",
+            "ACTIVITY_TYPE_CREATE_API_KEYS_V2",
+            params,
+        )
+        .unwrap_err();
         assert!(
             err.message.contains("`parameters.apiKeys[0].curveType`"),
             "{}",
@@ -424,7 +444,12 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_rejected() {
-        let err = parse("delete_users", json!({"userIds": [], "extra": true})).unwrap_err();
+        let err = parse(
+            "delete_users",
+            "ACTIVITY_TYPE_DELETE_USERS",
+            json!({"userIds": [], "extra": true}),
+        )
+        .unwrap_err();
         assert!(
             err.message.contains("unknown field `extra`"),
             "{}",

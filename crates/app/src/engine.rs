@@ -14,11 +14,12 @@ use quorate_proto::{ErrorCode, SubmitRequest};
 use quorate_store::{LogEntry, StoreError, StoreTx};
 use serde_json::json;
 
-/// The outcome of a submit: the activity, and whether policy denied it (answered with 403).
+/// The outcome of a submit: the activity, and the error to answer with instead of it when
+/// policy denied it (403) or a vault activity failed (4xx). Either way the activity is recorded.
 #[derive(Debug)]
 pub struct Submitted {
     pub activity: Activity,
-    pub denied: Option<AppError>,
+    pub error: Option<AppError>,
 }
 
 const DENIED: &str = "No policies evaluated to outcome: Allow";
@@ -90,7 +91,8 @@ impl App {
                 envelope.timestamp_ms.chars().take(40).collect::<String>()
             )));
         }
-        let cmd = command::parse(path, envelope.parameters.clone())?;
+        let cmd = command::parse(path, spec.activity_type, envelope.parameters.clone())?;
+        let vault = self.vault()?;
 
         let now = self.clock.now_ms();
         let mut activity = Activity {
@@ -133,7 +135,7 @@ impl App {
             .organization()
             .cloned()
             .ok_or_else(|| AppError::not_found(format!("organization `{org_id}` not found")))?;
-        let mut denied = None;
+        let mut answer = None;
         match decide(&principal, &org, &cmd) {
             Decision::Deny(reason) => {
                 activity.status = ActivityStatus::Failed;
@@ -142,11 +144,15 @@ impl App {
                     message: reason.clone(),
                     reason: ErrorCode::RequestNotAuthorized.as_str().to_string(),
                 });
-                denied = Some(denial(reason));
+                answer = Some(denial(reason));
             }
             Decision::AwaitConsensus => activity.status = ActivityStatus::ConsensusNeeded,
             Decision::Execute => {
-                let ctx = Ctx { org: &org, now };
+                let ctx = Ctx {
+                    org: &org,
+                    now,
+                    vault: &vault,
+                };
                 match exec::execute(&mut *tx, &ctx, &cmd).await {
                     Ok(result) => {
                         activity.status = ActivityStatus::Completed;
@@ -168,6 +174,7 @@ impl App {
                             message,
                             reason: code.as_str().to_string(),
                         });
+                        answer = failure_answer(&activity);
                     }
                 }
             }
@@ -182,7 +189,10 @@ impl App {
             }
         }
         metrics::counter!("quorate_activities_total", "type" => activity.activity_type.clone(), "status" => activity.status.as_str()).increment(1);
-        Ok(Submitted { activity, denied })
+        Ok(Submitted {
+            activity,
+            error: answer,
+        })
     }
 
     async fn begin(&self, org: &str) -> Result<Box<dyn StoreTx>> {
@@ -199,13 +209,28 @@ async fn recorded(tx: &mut dyn StoreTx, activity: &Activity) -> Result<Option<Su
         .find_activity_by_fingerprint(&activity.organization_id, &activity.fingerprint)
         .await?;
     Ok(existing.map(|activity| {
-        let denied = activity
+        let error = activity
             .failure
             .as_ref()
             .filter(|f| f.reason == ErrorCode::RequestNotAuthorized.as_str())
-            .map(|f| denial(f.message.clone()));
-        Submitted { activity, denied }
+            .map(|f| denial(f.message.clone()))
+            .or_else(|| failure_answer(&activity));
+        Submitted { activity, error }
     }))
+}
+
+/// The error a failed vault activity is answered with (the same on every resubmission): a
+/// signature or export that could not be made is an error to the caller, not a result.
+fn failure_answer(activity: &Activity) -> Option<AppError> {
+    let f = activity.failure.as_ref()?;
+    let vault = catalog::CATALOG.iter().any(|s| {
+        s.activity_type == activity.activity_type && crate::vault::command::PATHS.contains(&s.path)
+    });
+    if !vault {
+        return None;
+    }
+    let code = ErrorCode::parse(&f.reason).unwrap_or(ErrorCode::RequestInvalid);
+    Some(AppError::new(code, f.message.clone()))
 }
 
 fn denial(reason: String) -> AppError {

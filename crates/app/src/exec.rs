@@ -24,15 +24,16 @@ impl From<StoreError> for ExecError {
     }
 }
 
-type Result<T> = std::result::Result<T, ExecError>;
+pub(crate) type Result<T> = std::result::Result<T, ExecError>;
 
-fn failed(code: ErrorCode, msg: impl Into<String>) -> ExecError {
+pub(crate) fn failed(code: ErrorCode, msg: impl Into<String>) -> ExecError {
     ExecError::Failed(code, msg.into())
 }
 
 pub struct Ctx<'a> {
     pub org: &'a Organization,
     pub now: Millis,
+    pub vault: &'a crate::vault::Vault,
 }
 
 /// Runs `cmd`; returns the inner result object (the value under the result key).
@@ -43,6 +44,7 @@ pub async fn execute(tx: &mut dyn StoreTx, ctx: &Ctx<'_>, cmd: &Command) -> Resu
             name,
             root_users,
             threshold,
+            wallet,
         } => {
             if ctx.org.parent_id.is_some() {
                 return Err(failed(
@@ -68,7 +70,13 @@ pub async fn execute(tx: &mut dyn StoreTx, ctx: &Ctx<'_>, cmd: &Command) -> Resu
                 ids.push(insert_user(tx, &sub.id, u, ctx.now).await?);
             }
             tx.set_root_quorum(&sub.id, *threshold, &ids).await?;
-            Ok(json!({"subOrganizationId": sub.id, "rootUserIds": ids}))
+            let mut result = json!({"subOrganizationId": sub.id, "rootUserIds": ids});
+            if let Some(w) = wallet {
+                let (wallet_id, addresses) =
+                    crate::vault::exec::create_wallet(tx, ctx, &sub.id, w).await?;
+                result["wallet"] = json!({"walletId": wallet_id, "addresses": addresses});
+            }
+            Ok(result)
         }
         Command::DeleteSubOrganization => {
             if ctx.org.parent_id.is_none() {
@@ -108,7 +116,7 @@ pub async fn execute(tx: &mut dyn StoreTx, ctx: &Ctx<'_>, cmd: &Command) -> Resu
             tx.update_user(&user).await?;
             if let Some(tags) = tag_ids {
                 for t in tags {
-                    existing_tag(tx, org, t).await?;
+                    existing_tag(tx, org, TagKind::User, t).await?;
                 }
                 for old in &user.tag_ids {
                     tx.remove_tag_member(old, &user.id).await?;
@@ -146,33 +154,8 @@ pub async fn execute(tx: &mut dyn StoreTx, ctx: &Ctx<'_>, cmd: &Command) -> Resu
             Ok(json!({"userIds": ids}))
         }
         Command::CreateUserTag { name, user_ids } => {
-            if tx
-                .list_tags(org, TagKind::User)
-                .await?
-                .iter()
-                .any(|t| t.name == *name)
-            {
-                return Err(failed(
-                    ErrorCode::Conflict,
-                    format!("a user tag named `{name}` already exists"),
-                ));
-            }
-            for u in user_ids {
-                existing_user(tx, org, u).await?;
-            }
-            let tag = Tag {
-                id: new_id(),
-                organization_id: org.to_string(),
-                name: name.clone(),
-                kind: TagKind::User,
-                created_at: ctx.now,
-                updated_at: ctx.now,
-            };
-            tx.insert_tag(&tag).await?;
-            for u in user_ids {
-                tx.add_tag_member(&tag.id, u).await?;
-            }
-            Ok(json!({"userTagId": tag.id, "userIds": user_ids}))
+            let tag = create_tag(tx, ctx, TagKind::User, name, user_ids).await?;
+            Ok(json!({"userTagId": tag, "userIds": user_ids}))
         }
         Command::UpdateUserTag {
             tag_id,
@@ -180,43 +163,20 @@ pub async fn execute(tx: &mut dyn StoreTx, ctx: &Ctx<'_>, cmd: &Command) -> Resu
             add,
             remove,
         } => {
-            existing_tag(tx, org, tag_id).await?;
-            if let Some(n) = new_name {
-                if tx
-                    .list_tags(org, TagKind::User)
-                    .await?
-                    .iter()
-                    .any(|t| t.name == *n && t.id != *tag_id)
-                {
-                    return Err(failed(
-                        ErrorCode::Conflict,
-                        format!("a user tag named `{n}` already exists"),
-                    ));
-                }
-                tx.rename_tag(org, tag_id, n, ctx.now).await?;
-            }
-            for u in add {
-                existing_user(tx, org, u).await?;
-                tx.add_tag_member(tag_id, u).await?;
-            }
-            for u in remove {
-                tx.remove_tag_member(tag_id, u).await?;
-            }
+            update_tag(
+                tx,
+                ctx,
+                TagKind::User,
+                tag_id,
+                new_name.as_deref(),
+                add,
+                remove,
+            )
+            .await?;
             Ok(json!({"userTagId": tag_id}))
         }
         Command::DeleteUserTags(ids) => {
-            let mut users: Vec<String> = Vec::new();
-            for id in ids {
-                existing_tag(tx, org, id).await?;
-                for m in tx.tag_members(id).await? {
-                    if !users.contains(&m) {
-                        users.push(m);
-                    }
-                }
-            }
-            for id in ids {
-                tx.delete_tag(org, id).await?;
-            }
+            let users = delete_tags(tx, ctx, TagKind::User, ids).await?;
             Ok(json!({"userTagIds": ids, "userIds": users}))
         }
         Command::CreateApiKeys { user_id, keys } => {
@@ -245,7 +205,131 @@ pub async fn execute(tx: &mut dyn StoreTx, ctx: &Ctx<'_>, cmd: &Command) -> Resu
             }
             Ok(json!({"apiKeyIds": key_ids}))
         }
+        Command::Vault(v) => crate::vault::exec::execute(tx, ctx, v).await,
     }
+}
+
+fn kind_name(kind: TagKind) -> &'static str {
+    match kind {
+        TagKind::User => "user tag",
+        TagKind::PrivateKey => "private key tag",
+    }
+}
+
+/// Checks that `member` exists as what tags of `kind` hold (a user, or a private key).
+async fn existing_member(
+    tx: &mut dyn StoreTx,
+    org: &str,
+    kind: TagKind,
+    member: &str,
+) -> Result<()> {
+    match kind {
+        TagKind::User => existing_user(tx, org, member).await.map(|_| ()),
+        TagKind::PrivateKey => match tx.get_private_key(org, member).await? {
+            Some(_) => Ok(()),
+            None => Err(failed(
+                ErrorCode::NotFound,
+                format!("private key `{member}` not found in organization `{org}`"),
+            )),
+        },
+    }
+}
+
+async fn name_taken(
+    tx: &mut dyn StoreTx,
+    org: &str,
+    kind: TagKind,
+    name: &str,
+    except: &str,
+) -> Result<()> {
+    if tx
+        .list_tags(org, kind)
+        .await?
+        .iter()
+        .any(|t| t.name == name && t.id != except)
+    {
+        return Err(failed(
+            ErrorCode::Conflict,
+            format!("a {} named `{name}` already exists", kind_name(kind)),
+        ));
+    }
+    Ok(())
+}
+
+/// Creates a tag of `kind` holding `members`; returns its id.
+pub(crate) async fn create_tag(
+    tx: &mut dyn StoreTx,
+    ctx: &Ctx<'_>,
+    kind: TagKind,
+    name: &str,
+    members: &[String],
+) -> Result<String> {
+    let org = ctx.org.id.as_str();
+    name_taken(tx, org, kind, name, "").await?;
+    for m in members {
+        existing_member(tx, org, kind, m).await?;
+    }
+    let tag = Tag {
+        id: new_id(),
+        organization_id: org.to_string(),
+        name: name.to_string(),
+        kind,
+        created_at: ctx.now,
+        updated_at: ctx.now,
+    };
+    tx.insert_tag(&tag).await?;
+    for m in members {
+        tx.add_tag_member(&tag.id, m).await?;
+    }
+    Ok(tag.id)
+}
+
+pub(crate) async fn update_tag(
+    tx: &mut dyn StoreTx,
+    ctx: &Ctx<'_>,
+    kind: TagKind,
+    tag_id: &str,
+    new_name: Option<&str>,
+    add: &[String],
+    remove: &[String],
+) -> Result<()> {
+    let org = ctx.org.id.as_str();
+    existing_tag(tx, org, kind, tag_id).await?;
+    if let Some(n) = new_name {
+        name_taken(tx, org, kind, n, tag_id).await?;
+        tx.rename_tag(org, tag_id, n, ctx.now).await?;
+    }
+    for m in add {
+        existing_member(tx, org, kind, m).await?;
+        tx.add_tag_member(tag_id, m).await?;
+    }
+    for m in remove {
+        tx.remove_tag_member(tag_id, m).await?;
+    }
+    Ok(())
+}
+
+/// Deletes tags of `kind`; returns the members they held.
+pub(crate) async fn delete_tags(
+    tx: &mut dyn StoreTx,
+    ctx: &Ctx<'_>,
+    kind: TagKind,
+    ids: &[String],
+) -> Result<Vec<String>> {
+    let org = ctx.org.id.as_str();
+    let mut members: Vec<String> = Vec::new();
+    for id in ids {
+        existing_tag(tx, org, kind, id).await?;
+        for m in tx.tag_members(id).await? {
+            if !members.contains(&m) {
+                members.push(m);
+            }
+        }
+    }
+    for id in ids {
+        tx.delete_tag(org, id).await?;
+    }
+    Ok(members)
 }
 
 async fn existing_user(tx: &mut dyn StoreTx, org: &str, id: &str) -> Result<User> {
@@ -257,19 +341,27 @@ async fn existing_user(tx: &mut dyn StoreTx, org: &str, id: &str) -> Result<User
     })
 }
 
-async fn existing_tag(tx: &mut dyn StoreTx, org: &str, id: &str) -> Result<Tag> {
+pub(crate) async fn existing_tag(
+    tx: &mut dyn StoreTx,
+    org: &str,
+    kind: TagKind,
+    id: &str,
+) -> Result<Tag> {
     match tx.get_tag(org, id).await? {
-        Some(t) if t.kind == TagKind::User => Ok(t),
+        Some(t) if t.kind == kind => Ok(t),
         _ => Err(failed(
             ErrorCode::NotFound,
-            format!("user tag `{id}` not found in organization `{org}`"),
+            format!(
+                "{} `{id}` not found in organization `{org}`",
+                kind_name(kind)
+            ),
         )),
     }
 }
 
 async fn insert_user(tx: &mut dyn StoreTx, org: &str, u: &NewUser, now: Millis) -> Result<String> {
     for t in &u.tag_ids {
-        existing_tag(tx, org, t).await?;
+        existing_tag(tx, org, TagKind::User, t).await?;
     }
     let user = User {
         id: new_id(),

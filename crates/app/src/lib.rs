@@ -10,6 +10,7 @@ pub mod engine;
 pub mod error;
 pub mod exec;
 pub mod query;
+pub mod vault;
 
 pub use error::{AppError, Result};
 
@@ -37,6 +38,8 @@ pub struct App {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) auth: auth::AuthCache,
+    /// Set once by [`App::unlock`] (or `init`): nothing touches secrets before.
+    pub(crate) vault: std::sync::OnceLock<Arc<vault::Vault>>,
 }
 
 impl App {
@@ -49,11 +52,27 @@ impl App {
             store,
             clock,
             auth: auth::AuthCache::new(config.cache_principals),
+            vault: std::sync::OnceLock::new(),
         }
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// The unlocked vault; activities need it (see [`App::unlock`]).
+    pub(crate) fn vault(&self) -> Result<Arc<vault::Vault>> {
+        self.vault.get().cloned().ok_or_else(|| {
+            AppError::new(
+                quorate_proto::ErrorCode::Unavailable,
+                "the vault is locked: the server was started without its master key",
+            )
+        })
+    }
+
+    /// The public key that signs export and import bundles (uncompressed P-256, hex).
+    pub fn signer_public_key(&self) -> Result<String> {
+        Ok(self.vault()?.signer().public_key_uncompressed_hex())
     }
 
     /// Whether the store answers.

@@ -22,19 +22,26 @@ pub const QUERY_PATHS: &[&str] = &[
     "get_api_keys",
     "get_activity",
     "list_activities",
+    "get_wallet",
+    "list_wallets",
+    "get_wallet_account",
+    "list_wallet_accounts",
+    "get_private_key",
+    "list_private_keys",
+    "list_private_key_tags",
 ];
 
-fn id(field: &'static str, v: &str) -> Result<String> {
+pub(crate) fn id(field: &'static str, v: &str) -> Result<String> {
     parse_id(field, v).map_err(|e| AppError::invalid(e.to_string()))
 }
 
-fn to_value<T: serde::Serialize>(v: T) -> Result<Value> {
+pub(crate) fn to_value<T: serde::Serialize>(v: T) -> Result<Value> {
     serde_json::to_value(v)
         .map_err(|e| AppError::new(quorate_proto::ErrorCode::Internal, e.to_string()))
 }
 
 /// Parses `paginationOptions` (limit "1".."100", default 10; empty cursors mean none).
-fn page(p: Option<&wire::Pagination>) -> Result<Page> {
+pub(crate) fn page(p: Option<&wire::Pagination>) -> Result<Page> {
     let Some(p) = p else {
         return Ok(Page {
             limit: 10,
@@ -322,9 +329,7 @@ impl App {
                     activities: list.iter().map(wire::Activity::from).collect(),
                 })
             }
-            other => Err(AppError::not_implemented(format!(
-                "/public/v1/query/{other} is not implemented yet"
-            ))),
+            other => self.vault_query(other, body, stamp).await,
         }
     }
 }

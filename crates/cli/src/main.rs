@@ -136,19 +136,23 @@ pub(crate) async fn open_app(args: &StoreArgs) -> Result<Arc<App>> {
     Ok(Arc::new(App::new(Arc::new(store), config)))
 }
 
-pub(crate) fn credentials_json(out: &quorate_app::admin::InitOutput) -> serde_json::Value {
+pub(crate) fn credentials_json(
+    out: &quorate_app::admin::InitOutput,
+    signer_public_key: &str,
+) -> serde_json::Value {
     serde_json::json!({
         "organizationId": out.organization_id,
         "userId": out.user_id,
         "apiKeyId": out.api_key_id,
         "apiPublicKey": out.key_pair.public_key_hex(),
         "apiPrivateKey": out.key_pair.private_key_hex().as_str(),
+        "signerPublicKey": signer_public_key,
     })
 }
 
-fn print_credentials_help(out: &quorate_app::admin::InitOutput, listen: &str) {
+fn print_credentials_help(out: &quorate_app::admin::InitOutput, signer: &str, listen: &str) {
     println!("quorate: initialised a new store. Root credentials (the private key is shown only now and is not stored):");
-    println!("{}", credentials_json(out));
+    println!("{}", credentials_json(out, signer));
     println!();
     println!("Use them with the CLI:");
     println!(
@@ -158,6 +162,8 @@ fn print_credentials_help(out: &quorate_app::admin::InitOutput, listen: &str) {
     println!("  export QUORATE_API_PRIVATE_KEY=<apiPrivateKey above>");
     println!("  quorate request --base-url http://{listen} /public/v1/query/whoami '{{\"organizationId\":\"{}\"}}'", out.organization_id);
     println!("or with Turnkey's SDK: new TurnkeyClient({{ baseUrl: \"http://{listen}\" }}, new ApiKeyStamper({{ apiPublicKey, apiPrivateKey }})).");
+    println!("Export/import bundles are signed by this server's key (signerPublicKey above, also GET /public/v1/signer):");
+    println!("pass it to @turnkey/crypto as dangerouslyOverrideSignerPublicKey.");
 }
 
 async fn shutdown_signal() {
@@ -207,10 +213,14 @@ async fn run(cli: Cli) -> Result<()> {
                 }
                 Err(e) => return Err(e).context("init failed"),
             };
+            app.unlock(key).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let signer = app
+                .signer_public_key()
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             if json {
-                println!("{}", credentials_json(&out));
+                println!("{}", credentials_json(&out, &signer));
             } else {
-                print_credentials_help(&out, "127.0.0.1:8080");
+                print_credentials_help(&out, &signer, "127.0.0.1:8080");
             }
             Ok(())
         }
@@ -233,12 +243,14 @@ async fn run(cli: Cli) -> Result<()> {
                     .init("root", "root", &key)
                     .await
                     .context("init failed")?;
-                print_credentials_help(&out, &listen.to_string());
+                app.unlock(key).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                let signer = app
+                    .signer_public_key()
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                print_credentials_help(&out, &signer, &listen.to_string());
             } else {
                 let key = master_key(&store, false)?;
-                app.check_master_key(&key)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                app.unlock(key).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             }
             let listener = tokio::net::TcpListener::bind(listen)
                 .await

@@ -231,6 +231,16 @@ impl MasterKey {
         seal_with(&self.0, &data_key.0, aad)
     }
 
+    /// Seal a server-wide secret (e.g. the bundle signer key) directly under the master key.
+    pub fn seal(&self, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
+        seal_with(&self.0, plaintext, aad)
+    }
+
+    /// Open a value sealed by [`MasterKey::seal`] with the same AAD.
+    pub fn open(&self, sealed: &[u8], aad: &[u8]) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
+        open_with(&self.0, sealed, aad)
+    }
+
     /// Unwrap a data key wrapped with the same master key and AAD.
     pub fn unwrap(&self, wrapped: &[u8], aad: &[u8]) -> Result<DataKey, EnvelopeError> {
         let bytes = open_with(&self.0, wrapped, aad)?;

@@ -342,6 +342,46 @@ fn derive_ed25519(seed: &Seed, path: &[u32]) -> Result<DerivedKey> {
     })
 }
 
+/// A fresh random private key on `curve` (secp256k1 scalar in range, or ed25519 secret seed).
+pub fn generate_private_key(curve: Curve) -> Result<Zeroizing<[u8; 32]>> {
+    loop {
+        let mut key = Zeroizing::new([0u8; 32]);
+        OsRng
+            .try_fill_bytes(&mut key[..])
+            .map_err(|_| HdError::Rng)?;
+        // Every 32 bytes are an ed25519 seed; secp256k1 rejects 0 and values ≥ n (p ≈ 2^-128).
+        if public_key_from_private(curve, key.as_slice()).is_ok() {
+            return Ok(key);
+        }
+    }
+}
+
+/// The public key of a raw private key: 33-byte compressed SEC1 (secp256k1) or 32 bytes
+/// (ed25519, from its 32-byte secret seed).
+pub fn public_key_from_private(curve: Curve, private_key: &[u8]) -> Result<Vec<u8>> {
+    let bad = || HdError::Derivation(format!("not a valid {curve} private key"));
+    match curve {
+        Curve::Secp256k1 => {
+            let key = k256::SecretKey::from_slice(private_key).map_err(|_| bad())?;
+            Ok(
+                k256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(
+                    &key.public_key(),
+                    true,
+                )
+                .as_bytes()
+                .to_vec(),
+            )
+        }
+        Curve::Ed25519 => {
+            let seed: [u8; 32] = private_key.try_into().map_err(|_| bad())?;
+            Ok(ed25519_dalek::SigningKey::from_bytes(&seed)
+                .verifying_key()
+                .to_bytes()
+                .to_vec())
+        }
+    }
+}
+
 /// HMAC-SHA512(key, data…) split into the left (key) and right (chain code) halves.
 fn hmac_split(key: &[u8], data: &[&[u8]], left: &mut [u8; 32], right: &mut [u8; 32]) -> Result<()> {
     let mut mac = <Hmac<Sha512> as Mac>::new_from_slice(key)

@@ -5,9 +5,11 @@ pub mod catalog;
 pub mod entity;
 pub mod id;
 pub mod time;
+pub mod vault;
 
 pub use activity::{Activity, ActivityStatus, Failure, Vote};
 pub use catalog::{ActivitySpec, CATALOG};
 pub use entity::{ApiKey, Organization, Tag, TagKind, User};
 pub use id::{new_id, IdError};
 pub use time::{Clock, Millis, SystemClock};
+pub use vault::{KeyAddress, KeyRef, PrivateKey, Sealed, Wallet, WalletAccount, WalletSecrets};

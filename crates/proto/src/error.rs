@@ -54,6 +54,31 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    pub const ALL: &'static [ErrorCode] = &[
+        ErrorCode::StampMissing,
+        ErrorCode::StampMalformed,
+        ErrorCode::SignatureInvalid,
+        ErrorCode::PublicKeyNotFound,
+        ErrorCode::ApiKeyDeleted,
+        ErrorCode::ApiKeyExpired,
+        ErrorCode::OrganizationMismatch,
+        ErrorCode::RequestNotAuthorized,
+        ErrorCode::RequestInvalid,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::NotFound,
+        ErrorCode::RouteNotFound,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::NotImplemented,
+        ErrorCode::Conflict,
+        ErrorCode::Unavailable,
+        ErrorCode::Internal,
+    ];
+
+    /// The code named by [`ErrorCode::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|c| c.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::StampMissing => "STAMP_MISSING",

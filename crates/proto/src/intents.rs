@@ -46,8 +46,7 @@ pub struct CreateSubOrganizationIntent {
     pub root_users: Vec<UserParams>,
     pub root_quorum_threshold: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    pub wallet: Option<Value>,
+    pub wallet: Option<crate::vault::CreateWalletIntent>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disable_email_recovery: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -4,6 +4,7 @@
 pub mod error;
 pub mod intents;
 pub mod types;
+pub mod vault;
 
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use types::*;

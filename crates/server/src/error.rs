@@ -4,7 +4,7 @@
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use quorate_app::AppError;
-use quorate_proto::error::{ErrorDetail, POLICY_DETAIL_TYPE};
+use quorate_proto::error::{ErrorDetail, DETAIL_TYPE, POLICY_DETAIL_TYPE};
 use quorate_proto::{ErrorBody, ErrorCode};
 
 #[derive(Debug)]
@@ -38,9 +38,15 @@ impl IntoResponse for ApiError {
         };
         let mut body = ErrorBody::new(e.code, message);
         if let Some(detail) = e.detail {
+            let policy = e.code == ErrorCode::RequestNotAuthorized;
             body.details.push(ErrorDetail {
-                type_url: POLICY_DETAIL_TYPE.to_string(),
-                turnkey_error_code: None,
+                type_url: if policy {
+                    POLICY_DETAIL_TYPE
+                } else {
+                    DETAIL_TYPE
+                }
+                .to_string(),
+                turnkey_error_code: (!policy).then(|| e.code.as_str().to_string()),
                 message: Some(detail),
             });
         }

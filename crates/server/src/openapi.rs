@@ -4,7 +4,7 @@
 use crate::known_paths;
 use quorate_app::query::QUERY_PATHS;
 use quorate_domain::catalog;
-use quorate_proto::{intents, types as wire, ErrorBody};
+use quorate_proto::{intents, types as wire, vault, ErrorBody};
 use std::sync::OnceLock;
 use utoipa::openapi::path::{OperationBuilder, PathItemBuilder};
 use utoipa::openapi::request_body::RequestBodyBuilder;
@@ -27,6 +27,13 @@ fn query_schema(name: &str) -> (&'static str, &'static str) {
         "get_api_key" => ("GetApiKeyRequest", "GetApiKeyResponse"),
         "get_api_keys" => ("GetApiKeysRequest", "GetApiKeysResponse"),
         "get_activity" => ("GetActivityRequest", "ActivityResponse"),
+        "get_wallet" => ("GetWalletRequest", "GetWalletResponse"),
+        "list_wallets" => ("OrganizationRequest", "GetWalletsResponse"),
+        "get_wallet_account" => ("GetWalletAccountRequest", "GetWalletAccountResponse"),
+        "list_wallet_accounts" => ("GetWalletAccountsRequest", "GetWalletAccountsResponse"),
+        "get_private_key" => ("GetPrivateKeyRequest", "GetPrivateKeyResponse"),
+        "list_private_keys" => ("OrganizationRequest", "GetPrivateKeysResponse"),
+        "list_private_key_tags" => ("OrganizationRequest", "ListPrivateKeyTagsResponse"),
         _ => ("GetActivitiesRequest", "GetActivitiesResponse"),
     }
 }
@@ -43,6 +50,24 @@ fn intent_schema(path: &str) -> &'static str {
         "update_user_tag" => "UpdateUserTagIntent",
         "delete_user_tags" => "DeleteUserTagsIntent",
         "create_api_keys" => "CreateApiKeysIntent",
+        "create_wallet" => "CreateWalletIntent",
+        "create_wallet_accounts" => "CreateWalletAccountsIntent",
+        "update_wallet" => "UpdateWalletIntent",
+        "delete_wallets" => "DeleteWalletsIntent",
+        "export_wallet" => "ExportWalletIntent",
+        "export_wallet_account" => "ExportWalletAccountIntent",
+        "init_import_wallet" | "init_import_private_key" => "InitImportIntent",
+        "import_wallet" => "ImportWalletIntent",
+        "import_private_key" => "ImportPrivateKeyIntent",
+        "create_private_keys" => "CreatePrivateKeysIntent",
+        "delete_private_keys" => "DeletePrivateKeysIntent",
+        "export_private_key" => "ExportPrivateKeyIntent",
+        "create_private_key_tag" => "CreatePrivateKeyTagIntent",
+        "update_private_key_tag" => "UpdatePrivateKeyTagIntent",
+        "delete_private_key_tags" => "DeletePrivateKeyTagsIntent",
+        "sign_raw_payload" => "SignRawPayloadIntent",
+        "sign_raw_payloads" => "SignRawPayloadsIntent",
+        "sign_transaction" => "SignTransactionIntent",
         _ => "DeleteApiKeysIntent",
     }
 }
@@ -199,7 +224,14 @@ pub fn document() -> OpenApi {
         .path("/health", get("health", "Process is up"))
         .path("/ready", get("ready", "Store is reachable"))
         .path("/metrics", get("metrics", "Prometheus metrics"))
-        .path("/openapi.json", get("openapi", "This document"));
+        .path("/openapi.json", get("openapi", "This document"))
+        .path(
+            "/public/v1/signer",
+            get(
+                "signer",
+                "The P-256 key that signs export/import bundles (SignerResponse): pass it to @turnkey/crypto as dangerouslyOverrideSignerPublicKey",
+            ),
+        );
     let mut components = ComponentsBuilder::new();
     macro_rules! schemas {
         ($($t:ty),* $(,)?) => { $( components = with_nested::<$t>(components); )* };
@@ -235,6 +267,36 @@ pub fn document() -> OpenApi {
         intents::DeleteUserTagsIntent,
         intents::CreateApiKeysIntent,
         intents::DeleteApiKeysIntent,
+        vault::CreateWalletIntent,
+        vault::CreateWalletAccountsIntent,
+        vault::UpdateWalletIntent,
+        vault::DeleteWalletsIntent,
+        vault::ExportWalletIntent,
+        vault::ExportWalletAccountIntent,
+        vault::InitImportIntent,
+        vault::ImportWalletIntent,
+        vault::ImportPrivateKeyIntent,
+        vault::CreatePrivateKeysIntent,
+        vault::DeletePrivateKeysIntent,
+        vault::ExportPrivateKeyIntent,
+        vault::CreatePrivateKeyTagIntent,
+        vault::UpdatePrivateKeyTagIntent,
+        vault::DeletePrivateKeyTagsIntent,
+        vault::SignRawPayloadIntent,
+        vault::SignRawPayloadsIntent,
+        vault::SignTransactionIntent,
+        vault::GetWalletRequest,
+        vault::GetWalletAccountRequest,
+        vault::GetWalletAccountsRequest,
+        vault::GetPrivateKeyRequest,
+        vault::GetWalletResponse,
+        vault::GetWalletsResponse,
+        vault::GetWalletAccountResponse,
+        vault::GetWalletAccountsResponse,
+        vault::GetPrivateKeyResponse,
+        vault::GetPrivateKeysResponse,
+        vault::ListPrivateKeyTagsResponse,
+        vault::SignerResponse,
     );
     let components = components.build();
     OpenApiBuilder::new()

@@ -20,6 +20,15 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/public/v1/query/{name}", post(query))
         .route("/public/v1/submit/{name}", post(submit))
+        .route("/public/v1/signer", axum::routing::get(signer))
+}
+
+/// The bundle signer's public key: not secret, and what SDK callers must pass to verify
+/// export and import bundles (`dangerouslyOverrideSignerPublicKey`).
+async fn signer(State(state): State<AppState>) -> Result<Response, ApiError> {
+    ok_json(&quorate_proto::vault::SignerResponse {
+        signer_public_key: state.app.signer_public_key()?,
+    })
 }
 
 /// Browser SDKs send the stamp in custom headers, which needs a CORS preflight.
@@ -93,12 +102,12 @@ async fn submit(
                 format!("activity task failed: {e}"),
             ))
         })??;
-    if let Some(denied) = submitted.denied {
-        let detail = denied.detail.clone().unwrap_or_default();
-        return Err(ApiError(denied.with_detail(format!(
-            "{detail} (activity {})",
-            submitted.activity.id
-        ))));
+    if let Some(error) = submitted.error {
+        let detail = match &error.detail {
+            Some(d) => format!("{d} (activity {})", submitted.activity.id),
+            None => format!("activity {} failed", submitted.activity.id),
+        };
+        return Err(ApiError(error.with_detail(detail)));
     }
     ok_json(&quorate_proto::ActivityResponse {
         activity: quorate_proto::Activity::from(&submitted.activity),

@@ -7,9 +7,13 @@ mod dialect;
 mod exec;
 mod rows;
 mod sql;
+mod vault;
 
 use async_trait::async_trait;
-use quorate_domain::{Activity, ApiKey, Millis, Organization, Tag, TagKind, User};
+use quorate_domain::{
+    Activity, ApiKey, KeyRef, Millis, Organization, PrivateKey, Sealed, Tag, TagKind, User, Wallet,
+    WalletAccount, WalletSecrets,
+};
 
 pub use dialect::Backend;
 pub use sql::SqlStore;
@@ -99,6 +103,36 @@ pub trait Reader: Send {
     ) -> Result<Option<Activity>>;
     /// Newest first. An unknown cursor is `NotFound`.
     async fn list_activities(&mut self, org: &str, query: &ActivityQuery) -> Result<Vec<Activity>>;
+    /// The organization's wrapped data key, once it has one.
+    async fn get_data_key(&mut self, org: &str) -> Result<Option<Sealed>>;
+    async fn get_wallet(&mut self, org: &str, id: &str) -> Result<Option<Wallet>>;
+    async fn get_wallet_secrets(&mut self, org: &str, id: &str) -> Result<Option<WalletSecrets>>;
+    /// Live wallets, oldest first.
+    async fn list_wallets(&mut self, org: &str) -> Result<Vec<Wallet>>;
+    /// Live accounts of live wallets (of one wallet, or all), oldest first. An unknown cursor
+    /// is `NotFound`.
+    async fn list_wallet_accounts(
+        &mut self,
+        org: &str,
+        wallet_id: Option<&str>,
+        page: &Page,
+    ) -> Result<Vec<WalletAccount>>;
+    /// A wallet's live account by address, or by path when no address is given.
+    async fn get_wallet_account(
+        &mut self,
+        org: &str,
+        wallet_id: &str,
+        address: Option<&str>,
+        path: Option<&str>,
+    ) -> Result<Option<WalletAccount>>;
+    /// What `signWith` names: a live wallet account's address, a live private key's id, or
+    /// one of its addresses, with the sealed private key.
+    async fn find_key(&mut self, org: &str, sign_with: &str) -> Result<Option<(KeyRef, Sealed)>>;
+    async fn get_private_key(&mut self, org: &str, id: &str) -> Result<Option<PrivateKey>>;
+    /// Live private keys with their tags, oldest first.
+    async fn list_private_keys(&mut self, org: &str) -> Result<Vec<PrivateKey>>;
+    /// The user's pending import key (sealed HPKE private key).
+    async fn get_import_key(&mut self, org: &str, user: &str) -> Result<Option<Sealed>>;
     /// Direct, live sub-organizations, oldest first. An unknown cursor is `NotFound`.
     async fn list_sub_organizations(
         &mut self,
@@ -165,6 +199,27 @@ pub trait StoreTx: Reader {
     async fn add_tag_member(&mut self, tag: &str, member: &str) -> Result<()>;
     async fn remove_tag_member(&mut self, tag: &str, member: &str) -> Result<()>;
     async fn tag_members(&mut self, tag: &str) -> Result<Vec<String>>;
+    async fn insert_data_key(&mut self, org: &str, wrapped: &Sealed, at: Millis) -> Result<()>;
+    async fn insert_wallet(&mut self, wallet: &WalletSecrets) -> Result<()>;
+    /// Writes a live wallet's name, exported flag and update time.
+    async fn update_wallet(&mut self, wallet: &Wallet) -> Result<()>;
+    /// Soft-deletes a live wallet and its accounts.
+    async fn delete_wallet(&mut self, org: &str, id: &str, at: Millis) -> Result<()>;
+    async fn insert_wallet_account(&mut self, account: &WalletAccount, key: &Sealed) -> Result<()>;
+    /// Inserts the key and indexes its addresses (tags are added with `add_tag_member`).
+    async fn insert_private_key(&mut self, key: &PrivateKey, sealed: &Sealed) -> Result<()>;
+    async fn mark_private_key_exported(&mut self, org: &str, id: &str, at: Millis) -> Result<()>;
+    /// Soft-deletes a live private key and removes its tag memberships.
+    async fn delete_private_key(&mut self, org: &str, id: &str, at: Millis) -> Result<()>;
+    /// Replaces the user's pending import key.
+    async fn set_import_key(
+        &mut self,
+        org: &str,
+        user: &str,
+        key: &Sealed,
+        at: Millis,
+    ) -> Result<()>;
+    async fn delete_import_key(&mut self, org: &str, user: &str) -> Result<()>;
     async fn insert_activity(&mut self, activity: &Activity) -> Result<()>;
     async fn update_activity(&mut self, activity: &Activity) -> Result<()>;
     /// Appends a log entry and advances the organization's chain head.

@@ -7,12 +7,16 @@
 use crate::dialect::{self, Backend};
 use crate::exec::{args, db_err, lite_err, Arg, Exec, LiteExec, Row, SqlxExec};
 use crate::rows;
+use crate::vault;
 use crate::{
     ActivityQuery, ChainHead, LogEntry, Page, Reader, Result, Store, StoreError, StoreTx,
     SubOrgFilter,
 };
 use async_trait::async_trait;
-use quorate_domain::{Activity, ApiKey, Millis, Organization, Tag, TagKind, User};
+use quorate_domain::{
+    Activity, ApiKey, KeyRef, Millis, Organization, PrivateKey, Sealed, Tag, TagKind, User, Wallet,
+    WalletAccount, WalletSecrets,
+};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyPool, Transaction};
 use std::collections::HashMap;
@@ -342,7 +346,7 @@ async fn cursor_n(
 
 /// Appends the cursor conditions and ordering to `sql` (binding into `a`); returns whether the
 /// fetched rows must be reversed.
-fn page_clause(
+pub(crate) fn page_clause(
     sql: &mut String,
     a: &mut Vec<Arg>,
     page: &Page,
@@ -530,6 +534,57 @@ impl<T: Conn> Reader for T {
             out.reverse();
         }
         Ok(out)
+    }
+
+    async fn get_data_key(&mut self, org: &str) -> Result<Option<Sealed>> {
+        vault::get_data_key(&mut *self.db()?, org).await
+    }
+
+    async fn get_wallet(&mut self, org: &str, id: &str) -> Result<Option<Wallet>> {
+        vault::get_wallet(&mut *self.db()?, org, id).await
+    }
+
+    async fn get_wallet_secrets(&mut self, org: &str, id: &str) -> Result<Option<WalletSecrets>> {
+        vault::get_wallet_secrets(&mut *self.db()?, org, id).await
+    }
+
+    async fn list_wallets(&mut self, org: &str) -> Result<Vec<Wallet>> {
+        vault::list_wallets(&mut *self.db()?, org).await
+    }
+
+    async fn list_wallet_accounts(
+        &mut self,
+        org: &str,
+        wallet_id: Option<&str>,
+        page: &Page,
+    ) -> Result<Vec<WalletAccount>> {
+        vault::list_wallet_accounts(&mut *self.db()?, org, wallet_id, page).await
+    }
+
+    async fn get_wallet_account(
+        &mut self,
+        org: &str,
+        wallet_id: &str,
+        address: Option<&str>,
+        path: Option<&str>,
+    ) -> Result<Option<WalletAccount>> {
+        vault::get_wallet_account(&mut *self.db()?, org, wallet_id, address, path).await
+    }
+
+    async fn find_key(&mut self, org: &str, sign_with: &str) -> Result<Option<(KeyRef, Sealed)>> {
+        vault::find_key(&mut *self.db()?, org, sign_with).await
+    }
+
+    async fn get_private_key(&mut self, org: &str, id: &str) -> Result<Option<PrivateKey>> {
+        vault::get_private_key(&mut *self.db()?, org, id).await
+    }
+
+    async fn list_private_keys(&mut self, org: &str) -> Result<Vec<PrivateKey>> {
+        vault::list_private_keys(&mut *self.db()?, org).await
+    }
+
+    async fn get_import_key(&mut self, org: &str, user: &str) -> Result<Option<Sealed>> {
+        vault::get_import_key(&mut *self.db()?, org, user).await
     }
 
     async fn list_sub_organizations(
@@ -861,6 +916,52 @@ impl<T: TxConn> StoreTx for T {
             )
             .await?;
         rows.iter().map(|r: &Row| r.text("member_id")).collect()
+    }
+
+    async fn insert_data_key(&mut self, org: &str, wrapped: &Sealed, at: Millis) -> Result<()> {
+        vault::insert_data_key(&mut *self.db()?, org, wrapped, at).await
+    }
+
+    async fn insert_wallet(&mut self, wallet: &WalletSecrets) -> Result<()> {
+        vault::insert_wallet(&mut *self.db()?, wallet).await
+    }
+
+    async fn update_wallet(&mut self, wallet: &Wallet) -> Result<()> {
+        changed(vault::update_wallet(&mut *self.db()?, wallet).await?)
+    }
+
+    async fn delete_wallet(&mut self, org: &str, id: &str, at: Millis) -> Result<()> {
+        changed(vault::delete_wallet(&mut *self.db()?, org, id, at).await?)
+    }
+
+    async fn insert_wallet_account(&mut self, account: &WalletAccount, key: &Sealed) -> Result<()> {
+        vault::insert_wallet_account(&mut *self.db()?, account, key).await
+    }
+
+    async fn insert_private_key(&mut self, key: &PrivateKey, sealed: &Sealed) -> Result<()> {
+        vault::insert_private_key(&mut *self.db()?, key, sealed).await
+    }
+
+    async fn mark_private_key_exported(&mut self, org: &str, id: &str, at: Millis) -> Result<()> {
+        changed(vault::mark_private_key_exported(&mut *self.db()?, org, id, at).await?)
+    }
+
+    async fn delete_private_key(&mut self, org: &str, id: &str, at: Millis) -> Result<()> {
+        changed(vault::delete_private_key(&mut *self.db()?, org, id, at).await?)
+    }
+
+    async fn set_import_key(
+        &mut self,
+        org: &str,
+        user: &str,
+        key: &Sealed,
+        at: Millis,
+    ) -> Result<()> {
+        vault::set_import_key(&mut *self.db()?, org, user, key, at).await
+    }
+
+    async fn delete_import_key(&mut self, org: &str, user: &str) -> Result<()> {
+        vault::delete_import_key(&mut *self.db()?, org, user).await
     }
 
     async fn insert_activity(&mut self, a: &Activity) -> Result<()> {

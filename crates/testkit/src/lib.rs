@@ -88,6 +88,9 @@ impl TestServer {
             .init("root", "root", &master_key)
             .await
             .map_err(|e| anyhow::anyhow!("init: {e}"))?;
+        app.unlock(master_key)
+            .await
+            .map_err(|e| anyhow::anyhow!("unlock: {e}"))?;
         let root = Root {
             organization_id: out.organization_id.clone(),
             user_id: out.user_id.clone(),

@@ -9,3 +9,4 @@ mod e2e;
 mod errors;
 mod support;
 mod turnkey_rs;
+mod vault;
