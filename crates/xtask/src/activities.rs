@@ -20,7 +20,19 @@ use crate::load::{self, Window};
 use crate::sign::Stamper;
 use crate::BenchArgs;
 
-const ACTIVITY_TYPE: &str = "ACTIVITY_TYPE_CREATE_USERS_V4";
+/// What a run submits: a path, an activity type, and parameters made unique per request.
+#[derive(Clone, Copy)]
+pub(crate) struct Workload {
+    pub path: &'static str,
+    pub activity_type: &'static str,
+    pub params: fn(&Org, &str) -> serde_json::Value,
+}
+
+const CREATE_USERS: Workload = Workload {
+    path: "create_users",
+    activity_type: "ACTIVITY_TYPE_CREATE_USERS_V4",
+    params: |_, unique| json!({"users": [{"userName": unique, "apiKeys": [], "authenticators": [], "oauthProviders": [], "userTags": []}]}),
+};
 const SPREAD_ORGS: usize = 16;
 /// Bodies signed before the first timed window, per second of run, so that signing stays out
 /// of the window. Later runs sign 1.5× the best rate seen so far. Workers that run out sign
@@ -30,7 +42,7 @@ const MIN_PREGEN_PER_SECOND: f64 = 300.0;
 
 /// How a store is set up for a run.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Durability {
+pub(crate) enum Durability {
     /// SQLite WAL with `synchronous=NORMAL` (quorate's default).
     SqliteNormal,
     /// SQLite WAL with `synchronous=FULL` (`QUORATE_SQLITE_SYNCHRONOUS=FULL`).
@@ -42,7 +54,7 @@ enum Durability {
 }
 
 impl Durability {
-    fn backend(self) -> Backend {
+    pub(crate) fn backend(self) -> Backend {
         match self {
             Self::SqliteNormal | Self::SqliteFull => Backend::Sqlite,
             Self::PgNoFsync | Self::PgFsync => Backend::Postgres,
@@ -91,7 +103,7 @@ pub async fn run(args: &BenchArgs) -> Result<()> {
         if durability == Durability::PgFsync {
             set_cluster_fsync(true).await?;
         }
-        let rate = scenario(args, durability, orgs, pregen_rate).await;
+        let rate = scenario(args, CREATE_USERS, durability, orgs, pregen_rate, None).await;
         if durability == Durability::SqliteFull {
             std::env::remove_var("QUORATE_SQLITE_SYNCHRONOUS");
         }
@@ -105,34 +117,56 @@ pub async fn run(args: &BenchArgs) -> Result<()> {
 type Signed = (Vec<u8>, String);
 
 /// Target organizations and their keys (private key hex, as `ApiKeyPair` is not `Clone`).
-struct Org {
-    id: String,
-    key_hex: String,
+pub(crate) struct Org {
+    pub id: String,
+    pub key_hex: String,
+    /// What signing workloads sign with (filled in by `prepare`), else empty.
+    pub sign_with: String,
 }
 
+/// Per-organization setup before the timed window (e.g. a wallet to sign with).
+pub(crate) type Prepare =
+    for<'a> fn(
+        &'a TestServer,
+        &'a mut Org,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'a>>;
+
 /// One run; returns the measured activities per second.
-async fn scenario(
+pub(crate) async fn scenario(
     args: &BenchArgs,
+    workload: Workload,
     durability: Durability,
     orgs: usize,
     pregen_rate: f64,
+    prepare: Option<Prepare>,
 ) -> Result<f64> {
     if durability == Durability::SqliteFull {
         // Read by the store when it opens each SQLite connection.
         std::env::set_var("QUORATE_SQLITE_SYNCHRONOUS", "FULL");
     }
     let server = TestServer::start(durability.backend(), "bench_activities").await?;
-    let targets = Arc::new(target_orgs(&server, orgs).await?);
+    let mut targets = target_orgs(&server, orgs).await?;
+    if let Some(prepare) = prepare {
+        for org in &mut targets {
+            prepare(&server, org).await?;
+        }
+    }
+    let targets = Arc::new(targets);
+    let cpu_before = load::process_cpu_seconds();
 
     let per_worker = ((args.warmup() + args.measure()).as_secs_f64() * pregen_rate
         / args.concurrency as f64)
         .ceil() as usize;
     let run_tag = format!("{}-{orgs}", durability.label().replace([' ', '='], "-"));
     let t = Instant::now();
-    let queues = pregenerate(&targets, args.concurrency, per_worker, &run_tag).await?;
+    let queues = pregenerate(workload, &targets, args.concurrency, per_worker, &run_tag).await?;
+    let cpu_before = load::process_cpu_seconds().or(cpu_before);
     let pregen = t.elapsed();
 
-    let url = Arc::new(format!("{}/public/v1/submit/create_users", server.base_url));
+    let url = Arc::new(format!(
+        "{}/public/v1/submit/{}",
+        server.base_url, workload.path
+    ));
     let live_signed = Arc::new(AtomicU64::new(0));
     let mut queues: Vec<Option<VecDeque<Signed>>> = queues.into_iter().map(Some).collect();
     let mut take = |i: usize| queues.get_mut(i).and_then(Option::take).unwrap_or_default();
@@ -155,7 +189,12 @@ async fn scenario(
                     None => {
                         live_signed.fetch_add(1, Ordering::Relaxed);
                         seq += 1;
-                        signed_body(&stamper, &org.id, &format!("{run_tag}-w{i}-live{seq}"))?
+                        signed_body(
+                            workload,
+                            &stamper,
+                            org,
+                            &format!("{run_tag}-w{i}-live{seq}"),
+                        )?
                     }
                 };
                 let t = Instant::now();
@@ -166,6 +205,9 @@ async fn scenario(
         }
     })
     .await?;
+    let cpu = load::process_cpu_seconds()
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
 
     let label = format!(
         "{} / {orgs} org{}",
@@ -174,6 +216,16 @@ async fn scenario(
     );
     let target = (durability == Durability::SqliteNormal).then_some((2_000.0, "activities/s"));
     outcome.print(&label, "act/s", target);
+    if let (Some(cpu), true) = (cpu, workload.path != CREATE_USERS.path) {
+        // Everything the process did from the end of pre-signing to the end of the window
+        // (warm-up included), divided by every answered request: server plus HTTP client.
+        let answered = outcome.per_worker_ok.iter().sum::<u64>().max(1);
+        println!(
+            "  {:<34} process CPU per activity (server + load client): {:.0} µs",
+            "",
+            cpu * 1e6 / answered as f64
+        );
+    }
     let live = live_signed.load(Ordering::Relaxed);
     println!(
         "  {:<34} {} bodies signed up front in {:.1} s{}",
@@ -186,7 +238,7 @@ async fn scenario(
             String::new()
         }
     );
-    verify(&server, &targets, &outcome.per_worker_ok).await?;
+    verify(&server, workload, &targets, &outcome.per_worker_ok).await?;
     server.stop().await?;
     if durability == Durability::PgFsync {
         // Leave the shared cluster as the testkit configured it.
@@ -201,6 +253,7 @@ async fn target_orgs(server: &TestServer, n: usize) -> Result<Vec<Org>> {
         return Ok(vec![Org {
             id: server.root.organization_id.clone(),
             key_hex: server.root.key_hex.clone(),
+            sign_with: String::new(),
         }]);
     }
     let root = server.root_client();
@@ -223,16 +276,17 @@ async fn target_orgs(server: &TestServer, n: usize) -> Result<Vec<Org>> {
         out.push(Org {
             id: id.to_string(),
             key_hex: key.private_key_hex().to_string(),
+            sign_with: String::new(),
         });
     }
     Ok(out)
 }
 
-fn signed_body(stamper: &Stamper, org: &str, user_name: &str) -> Result<Signed> {
+fn signed_body(workload: Workload, stamper: &Stamper, org: &Org, unique: &str) -> Result<Signed> {
     let body = Client::activity_body(
-        ACTIVITY_TYPE,
-        org,
-        json!({"users": [{"userName": user_name, "apiKeys": [], "authenticators": [], "oauthProviders": [], "userTags": []}]}),
+        workload.activity_type,
+        &org.id,
+        (workload.params)(org, unique),
     );
     let stamp = stamper.stamp_header(&body)?;
     Ok((body, stamp))
@@ -241,6 +295,7 @@ fn signed_body(stamper: &Stamper, org: &str, user_name: &str) -> Result<Signed> 
 /// `per_worker` signed bodies for each worker (worker `i` targets org `i % orgs`), signed on
 /// all cores before the timed window.
 async fn pregenerate(
+    workload: Workload,
     targets: &Arc<Vec<Org>>,
     workers: usize,
     per_worker: usize,
@@ -266,7 +321,7 @@ async fn pregenerate(
                 let queue = (0..per_worker)
                     .map(|n| {
                         let name = format!("{run_tag}-w{w}-{n}");
-                        signed_body(&stampers[org], &targets[org].id, &name)
+                        signed_body(workload, &stampers[org], &targets[org], &name)
                     })
                     .collect::<Result<VecDeque<_>>>()?;
                 mine.push((w, queue));
@@ -294,7 +349,12 @@ fn completed(body: &[u8]) -> std::result::Result<(), String> {
 }
 
 /// Every acknowledged submission must be exactly one COMPLETED activity in the store.
-async fn verify(server: &TestServer, targets: &[Org], per_worker_ok: &[u64]) -> Result<()> {
+async fn verify(
+    server: &TestServer,
+    workload: Workload,
+    targets: &[Org],
+    per_worker_ok: &[u64],
+) -> Result<()> {
     let mut acked = vec![0u64; targets.len()];
     for (w, ok) in per_worker_ok.iter().enumerate() {
         acked[w % targets.len()] += ok;
@@ -302,7 +362,7 @@ async fn verify(server: &TestServer, targets: &[Org], per_worker_ok: &[u64]) -> 
     let (mut completed, mut other) = (0u64, 0u64);
     for org in targets {
         for a in server.app.store().list_all_activities(&org.id).await? {
-            if a.activity_type != ACTIVITY_TYPE {
+            if a.activity_type != workload.activity_type {
                 continue;
             }
             if a.status == ActivityStatus::Completed {
@@ -326,7 +386,7 @@ async fn verify(server: &TestServer, targets: &[Org], per_worker_ok: &[u64]) -> 
 }
 
 /// Switches the testkit's shared PostgreSQL cluster between its fast settings and durable ones.
-async fn set_cluster_fsync(on: bool) -> Result<()> {
+pub(crate) async fn set_cluster_fsync(on: bool) -> Result<()> {
     let cluster = quorate_testkit::pg::shared_cluster()?;
     let mut conn = sqlx::PgConnection::connect(&cluster.admin_url()).await?;
     let value = if on { "on" } else { "off" };

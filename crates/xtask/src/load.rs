@@ -325,3 +325,15 @@ pub async fn post_stamped(
         ))
     }
 }
+
+/// CPU seconds (user + system) this process has used, from `/proc/self/stat` (Linux).
+pub fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    // /proc reports in USER_HZ, which Linux fixes at 100 for user space.
+    Some((utime + stime) / 100.0)
+}

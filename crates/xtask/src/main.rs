@@ -2,10 +2,12 @@
 //! for quorate, measured against real in-process servers. It prints numbers; it never asserts.
 
 mod activities;
+mod fuzz;
 mod load;
 mod sign;
 mod stamp;
 mod tidy;
+mod vault;
 mod whoami;
 
 use anyhow::Result;
@@ -23,6 +25,8 @@ struct Cli {
 enum Command {
     /// Print throughput/latency figures (stamped whoami, durable activities, stamp verification).
     Bench(BenchArgs),
+    /// Mutation-fuzz the transaction, raw-payload and EIP-712 parsers (stable Rust, no coverage).
+    Fuzz(fuzz::FuzzArgs),
 }
 
 #[derive(clap::Args, Clone)]
@@ -64,12 +68,14 @@ pub enum Part {
     Whoami,
     Activities,
     Stamp,
+    Vault,
 }
 
 #[tokio::main]
 async fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Bench(args) => bench(args).await,
+        Command::Fuzz(args) => fuzz::run(args),
     }
 }
 
@@ -85,6 +91,9 @@ async fn bench(args: BenchArgs) -> Result<()> {
     if args.runs(Part::Stamp) {
         let iterations = args.iterations;
         tokio::task::spawn_blocking(move || stamp::run(iterations)).await??;
+    }
+    if args.runs(Part::Vault) {
+        vault::run(&args).await?;
     }
     println!(
         "\ntotal bench time: {:.1} s",
