@@ -114,6 +114,12 @@ pub struct PrivateKeyParams {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreatePrivateKeysIntent {
+    /// Sent as `null` by the Rust SDK; quorate has no external signers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_signer_pubkey: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_signer_wrapping_key_id: Option<String>,
+
     pub private_keys: Vec<PrivateKeyParams>,
 }
 
@@ -162,6 +168,10 @@ pub struct DeletePrivateKeyTagsIntent {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SignRawPayloadIntent {
+    /// Sent as `null` by the Rust SDK; quorate has no external signers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_signer_pubkey: Option<String>,
+
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sign_with: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -174,6 +184,10 @@ pub struct SignRawPayloadIntent {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SignRawPayloadsIntent {
+    /// Sent as `null` by the Rust SDK; quorate has no external signers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_signer_pubkey: Option<String>,
+
     pub sign_with: String,
     pub payloads: Vec<String>,
     pub encoding: String,
@@ -184,6 +198,10 @@ pub struct SignRawPayloadsIntent {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SignTransactionIntent {
+    /// Sent as `null` by the Rust SDK; quorate has no external signers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_signer_pubkey: Option<String>,
+
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sign_with: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -308,6 +308,19 @@ fn bundle(field: &str, s: &str) -> Result<String> {
     Ok(s.to_string())
 }
 
+/// External signers (keys held outside quorate) are not supported: only absent or empty.
+fn no_external_signer(values: &[&Option<String>]) -> Result<()> {
+    if values
+        .iter()
+        .any(|v| v.as_deref().is_some_and(|s| !s.trim().is_empty()))
+    {
+        return Err(AppError::invalid(
+            "`parameters.externalSigner…`: external signers are not supported; quorate holds the keys it signs with",
+        ));
+    }
+    Ok(())
+}
+
 fn encoding(s: &str) -> Result<PayloadEncoding> {
     PayloadEncoding::parse(s).map_err(|e| AppError::invalid(e.to_string()))
 }
@@ -406,6 +419,10 @@ pub fn parse(path: &str, activity_type: &str, params: Value) -> Result<VaultComm
         }
         "create_private_keys" => {
             let p: wire::CreatePrivateKeysIntent = decode(params)?;
+            no_external_signer(&[
+                &p.external_signer_pubkey,
+                &p.external_signer_wrapping_key_id,
+            ])?;
             if p.private_keys.is_empty() || p.private_keys.len() > MAX_ITEMS {
                 return Err(AppError::invalid(format!(
                     "`parameters.privateKeys` must list 1 to {MAX_ITEMS} keys"
@@ -479,6 +496,7 @@ pub fn parse(path: &str, activity_type: &str, params: Value) -> Result<VaultComm
         }
         "sign_raw_payload" => {
             let p: wire::SignRawPayloadIntent = decode(params)?;
+            no_external_signer(&[&p.external_signer_pubkey])?;
             let (field, with) = key_field(activity_type, &p.sign_with, &p.private_key_id);
             VaultCommand::SignRawPayloads {
                 sign_with: sign_with(field, with)?,
@@ -490,6 +508,7 @@ pub fn parse(path: &str, activity_type: &str, params: Value) -> Result<VaultComm
         }
         "sign_raw_payloads" => {
             let p: wire::SignRawPayloadsIntent = decode(params)?;
+            no_external_signer(&[&p.external_signer_pubkey])?;
             if p.payloads.is_empty() || p.payloads.len() > MAX_PAYLOADS {
                 return Err(AppError::invalid(format!(
                     "`parameters.payloads` must list 1 to {MAX_PAYLOADS} payloads"
@@ -505,6 +524,7 @@ pub fn parse(path: &str, activity_type: &str, params: Value) -> Result<VaultComm
         }
         "sign_transaction" => {
             let p: wire::SignTransactionIntent = decode(params)?;
+            no_external_signer(&[&p.external_signer_pubkey])?;
             let (field, with) = key_field(activity_type, &p.sign_with, &p.private_key_id);
             let kind = TransactionType::parse(&p.transaction_type)
                 .map_err(|e| AppError::invalid(e.to_string()))?;
