@@ -27,10 +27,17 @@ echo "== Export/import bundles against @turnkey/crypto"
 node sdk-tests/tools/bundle-check.mjs 2>&1 | tee -a "$log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
+echo "== Fuzz: transaction and payload parsers (bounded: 5 s per target)"
+if cargo run -q -p xtask -- fuzz --seconds 5 2>&1 | tee -a "$log"; then
+  echo "fuzz: 1 passed, 0 failed" | tee -a "$log"
+else
+  echo "fuzz: 0 passed, 1 failed" | tee -a "$log"; status=1
+fi
+
 passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed' "$log" | awk '{p+=$4; f+=$6} END {print p+0}')
 failed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed' "$log" | awk '{p+=$4; f+=$6} END {print f+0}')
-node_passed=$(grep -Eo '^(sdk-tests|bundle-check): [0-9]+ passed, [0-9]+ failed' "$log" | awk '{p+=$2} END {print p+0}')
-node_failed=$(grep -Eo '^(sdk-tests|bundle-check): [0-9]+ passed, [0-9]+ failed' "$log" | awk '{f+=$4} END {print f+0}')
+node_passed=$(grep -Eo '^(sdk-tests|bundle-check|fuzz): [0-9]+ passed, [0-9]+ failed' "$log" | awk '{p+=$2} END {print p+0}')
+node_failed=$(grep -Eo '^(sdk-tests|bundle-check|fuzz): [0-9]+ passed, [0-9]+ failed' "$log" | awk '{f+=$4} END {print f+0}')
 passed=$((passed + ${node_passed:-0}))
 failed=$((failed + ${node_failed:-0}))
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi

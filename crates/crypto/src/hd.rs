@@ -5,10 +5,12 @@
 
 use std::fmt;
 
-use bip32::{ChildNumber, Prefix, XPrv};
+use bip32::{ChildNumber, ExtendedKey, ExtendedKeyAttrs, Prefix};
 use hmac::{Hmac, Mac};
 use rand_core::{OsRng, RngCore};
+use ripemd::Ripemd160;
 use sha2::Sha512;
+use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, Zeroizing};
 
 /// Bit that marks a hardened child index.
@@ -241,7 +243,8 @@ pub struct DerivedKey {
     private_key: Zeroizing<[u8; 32]>,
     chain_code: [u8; 32],
     public_key: Vec<u8>,
-    xprv: Option<XPrv>,
+    /// Serialization attributes (secp256k1 only).
+    attrs: Option<ExtendedKeyAttrs>,
 }
 
 impl DerivedKey {
@@ -267,14 +270,30 @@ impl DerivedKey {
 
     /// Base58 `xprv…` serialization (mainnet version bytes); secp256k1 only.
     pub fn xprv(&self) -> Option<Zeroizing<String>> {
-        self.xprv.as_ref().map(|k| k.to_string(Prefix::XPRV))
+        let mut key_bytes = [0u8; 33];
+        key_bytes[1..].copy_from_slice(self.private_key.as_slice());
+        let out = self.serialize(Prefix::XPRV, key_bytes);
+        key_bytes.zeroize();
+        out.map(Zeroizing::new)
     }
 
     /// Base58 `xpub…` serialization (mainnet version bytes); secp256k1 only.
     pub fn xpub(&self) -> Option<String> {
-        self.xprv
-            .as_ref()
-            .map(|k| k.public_key().to_string(Prefix::XPUB))
+        let key_bytes: [u8; 33] = self.public_key.as_slice().try_into().ok()?;
+        self.serialize(Prefix::XPUB, key_bytes)
+    }
+
+    fn serialize(&self, prefix: Prefix, key_bytes: [u8; 33]) -> Option<String> {
+        let attrs = self.attrs.clone()?;
+        // `ExtendedKey` zeroizes its key bytes on drop.
+        Some(
+            ExtendedKey {
+                prefix,
+                attrs,
+                key_bytes,
+            }
+            .to_string(),
+        )
     }
 }
 
@@ -296,18 +315,83 @@ pub fn derive(seed: &Seed, curve: Curve, path: &[u32]) -> Result<DerivedKey> {
     }
 }
 
+/// BIP-32 private derivation (CKDpriv) over k256 and HMAC-SHA512. Only the multiplications
+/// the definition needs: a parent public key before each non-hardened step (and before the
+/// last step, for the serialized key's parent fingerprint), and the final public key. The
+/// `bip32` crate also recomputes every level's fingerprint, ~3× the work on m/44'/60'/0'/0/i.
 fn derive_secp256k1(seed: &Seed, path: &[u32]) -> Result<DerivedKey> {
-    let err = |e: bip32::Error| HdError::Derivation(e.to_string());
-    let mut key = XPrv::new(seed.as_bytes()).map_err(err)?;
-    for &index in path {
-        key = key.derive_child(ChildNumber(index)).map_err(err)?;
+    use k256::elliptic_curve::sec1::ToEncodedPoint;
+    use k256::elliptic_curve::PrimeField;
+    use k256::{ProjectivePoint, Scalar};
+
+    fn scalar(bytes: &[u8; 32]) -> Option<Scalar> {
+        Option::from(Scalar::from_repr((*bytes).into()))
+            .filter(|s: &Scalar| !bool::from(s.is_zero()))
     }
+    fn public(k: &Scalar) -> [u8; 33] {
+        let point = (ProjectivePoint::GENERATOR * k)
+            .to_affine()
+            .to_encoded_point(true);
+        let mut out = [0u8; 33];
+        out.copy_from_slice(point.as_bytes());
+        out
+    }
+    let invalid =
+        || HdError::Derivation("derived key is out of range (probability < 2^-127)".to_owned());
+
+    let mut key = Zeroizing::new([0u8; 32]);
+    let mut chain = Zeroizing::new([0u8; 32]);
+    hmac_split(b"Bitcoin seed", &[seed.as_bytes()], &mut key, &mut chain)?;
+    let mut k = scalar(&key).ok_or_else(invalid)?;
+    let mut parent_fingerprint = [0u8; 4];
+    for (depth, &index) in path.iter().enumerate() {
+        let last = depth + 1 == path.len();
+        let hardened = index & HARDENED != 0;
+        // The parent's public key, when the step or the fingerprint needs it.
+        let parent_public = (!hardened || last).then(|| public(&k));
+        if let (true, Some(p)) = (last, parent_public.as_ref()) {
+            let id = Ripemd160::digest(Sha256::digest(p));
+            parent_fingerprint.copy_from_slice(&id[..4]);
+        }
+        let parent_chain = Zeroizing::new(*chain);
+        let parent_key = Zeroizing::new(<[u8; 32]>::from(k.to_repr()));
+        let mut il = Zeroizing::new([0u8; 32]);
+        match parent_public {
+            Some(p) if !hardened => hmac_split(
+                parent_chain.as_slice(),
+                &[&p, &index.to_be_bytes()],
+                &mut il,
+                &mut chain,
+            )?,
+            _ => hmac_split(
+                parent_chain.as_slice(),
+                &[&[0u8], parent_key.as_slice(), &index.to_be_bytes()],
+                &mut il,
+                &mut chain,
+            )?,
+        }
+        let tweak = scalar(&il).ok_or_else(invalid)?;
+        k += tweak;
+        if bool::from(k.is_zero()) {
+            return Err(invalid());
+        }
+    }
+    key.copy_from_slice(&k.to_repr());
+    let public_key = public(&k).to_vec();
+    let depth = u8::try_from(path.len())
+        .map_err(|_| HdError::Derivation("path deeper than 255".to_owned()))?;
+    let attrs = ExtendedKeyAttrs {
+        depth,
+        parent_fingerprint,
+        child_number: ChildNumber(path.last().copied().unwrap_or(0)),
+        chain_code: *chain,
+    };
     Ok(DerivedKey {
         curve: Curve::Secp256k1,
-        private_key: Zeroizing::new(key.to_bytes()),
-        chain_code: key.attrs().chain_code,
-        public_key: key.public_key().to_bytes().to_vec(),
-        xprv: Some(key),
+        private_key: key,
+        chain_code: *chain,
+        public_key,
+        attrs: Some(attrs),
     })
 }
 
@@ -338,7 +422,7 @@ fn derive_ed25519(seed: &Seed, path: &[u32]) -> Result<DerivedKey> {
         private_key: key,
         chain_code: *chain,
         public_key,
-        xprv: None,
+        attrs: None,
     })
 }
 
