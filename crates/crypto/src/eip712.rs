@@ -47,6 +47,9 @@ pub struct TypedData {
 
 const DOMAIN: &str = "EIP712Domain";
 
+/// Most struct definitions accepted (bounds the work of `encodeType`).
+pub const MAX_TYPES: usize = 1024;
+
 fn keccak(data: &[u8]) -> [u8; 32] {
     Keccak256::digest(data).into()
 }
@@ -165,6 +168,12 @@ impl TypedData {
         };
         let message = top.remove("message").unwrap_or(Value::Null);
 
+        if raw_types.len() > MAX_TYPES {
+            return err(format!(
+                "types: at most {MAX_TYPES} struct definitions, got {}",
+                raw_types.len()
+            ));
+        }
         let mut types = BTreeMap::new();
         for (name, fields) in raw_types {
             if !is_identifier(&name) || is_elementary(&name) {

@@ -176,6 +176,14 @@ fn eip712_rejections() {
     assert!(eip712_err("[]").contains("JSON object"));
     assert!(eip712_err(r#"{"primaryType":"A","message":{}}"#).contains("types"));
 
+    // Bounded number of struct definitions.
+    let mut types = serde_json::Map::new();
+    for i in 0..=quorate_crypto::eip712::MAX_TYPES {
+        types.insert(format!("T{i}"), serde_json::json!([]));
+    }
+    let doc = serde_json::json!({"types": types, "primaryType": "T0", "domain": {}, "message": {}});
+    assert!(eip712_err(&doc.to_string()).contains("at most"));
+
     // Integer ranges.
     let ok = |ty: &str, v: Value| {
         prepare(
