@@ -14,6 +14,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod secrets;
+
 const BIN: &str = env!("CARGO_BIN_EXE_quorate");
 
 fn quorate(args: &[&str]) -> Output {
@@ -49,16 +51,31 @@ struct Server {
 impl Server {
     async fn start(dir: &Path, url: &Option<String>) -> Server {
         let port = free_port();
+        let log = std::fs::File::create(dir.join(format!("serve-{port}.log"))).unwrap();
+        Server::start_with(port, dir, url, &[], &[], Stdio::null(), log.into()).await
+    }
+
+    /// `serve` on `port` with extra arguments and environment variables, its stdout and stderr
+    /// going where the caller says; returns once `/ready` answers 200.
+    async fn start_with(
+        port: u16,
+        dir: &Path,
+        url: &Option<String>,
+        extra_args: &[&str],
+        envs: &[(&str, &str)],
+        stdout: Stdio,
+        stderr: Stdio,
+    ) -> Server {
         let mut args = vec!["serve".to_string()];
         args.extend(store_args(dir, url));
         args.extend(["--listen".to_string(), format!("127.0.0.1:{port}")]);
-        let log = std::fs::File::create(dir.join(format!("serve-{port}.log"))).unwrap();
-        let child = Command::new(BIN)
-            .args(&args)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
+        args.extend(extra_args.iter().map(|a| a.to_string()));
+        let mut command = Command::new(BIN);
+        command.args(&args).stdout(stdout).stderr(stderr);
+        for (k, v) in envs {
+            command.env(k, v);
+        }
+        let child = command.spawn().unwrap();
         let base_url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
