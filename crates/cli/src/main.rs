@@ -258,6 +258,7 @@ async fn run(cli: Cli) -> Result<()> {
             let local = listener.local_addr()?;
             tracing::info!(address = %local, store = app.store().backend().as_str(), "quorate listening");
             quorate_server::serve(listener, app.clone(), shutdown_signal()).await?;
+            app.store().close().await;
             tracing::info!("stopped");
             Ok(())
         }

@@ -146,6 +146,8 @@ pub trait Reader: Send {
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     fn backend(&self) -> Backend;
+    /// Closes connections at shutdown (SQLite: checkpoints the WAL into the database file).
+    async fn close(&self);
     /// Cheap round trip, for readiness.
     async fn ping(&self) -> Result<()>;
     /// A connection for reads.

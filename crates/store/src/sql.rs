@@ -72,6 +72,13 @@ impl SqlStore {
 
     pub async fn close(&self) {
         self.pool.close().await;
+        if let Some(writer) = &self.writer {
+            // Fold the WAL into the database file so a stopped store is one self-contained file.
+            let conn = writer.lock().await;
+            if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
+                tracing::warn!(error = %e, "WAL checkpoint at close failed; the WAL file stays (no data lost)");
+            }
+        }
     }
 
     /// Opens a write transaction: of `org`, holding its lock and having read it, or (`None`)
@@ -636,6 +643,10 @@ impl<T: Conn> Reader for T {
 
 #[async_trait]
 impl Store for SqlStore {
+    async fn close(&self) {
+        SqlStore::close(self).await
+    }
+
     fn backend(&self) -> Backend {
         self.backend
     }
