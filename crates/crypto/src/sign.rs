@@ -326,11 +326,20 @@ pub fn sign_prepared(
     }
     match (&prepared.inner, curve) {
         (Inner::Digest(digest), Curve::Secp256k1) => {
-            let key =
-                SigningKey::from_bytes(private_key.into()).map_err(|_| SignError::InvalidKey)?;
-            let (sig, recid) = key
-                .sign_prehash_recoverable(digest)
-                .map_err(|_| SignError::Signing("secp256k1 signing failed".into()))?;
+            // The secret scalar signs directly: a `SigningKey` would first compute its public
+            // key, a full scalar multiplication this signature does not need.
+            let scalar = Option::<k256::NonZeroScalar>::from(k256::NonZeroScalar::from_repr(
+                (*private_key).into(),
+            ))
+            .ok_or(SignError::InvalidKey)?;
+            let (sig, recid) = k256::ecdsa::hazmat::SignPrimitive::<k256::Secp256k1>::try_sign_prehashed_rfc6979::<sha2::Sha256>(
+                scalar.as_ref(),
+                &(*digest).into(),
+                &[],
+            )
+            .map_err(|_| SignError::Signing("secp256k1 signing failed".into()))?;
+            let recid = recid
+                .ok_or_else(|| SignError::Signing("no recovery id for the signature".into()))?;
             if recid.is_x_reduced() {
                 return Err(SignError::Signing(
                     "signature r overflowed the field (cannot be encoded)".into(),
