@@ -320,21 +320,16 @@ pub fn derive(seed: &Seed, curve: Curve, path: &[u32]) -> Result<DerivedKey> {
 /// last step, for the serialized key's parent fingerprint), and the final public key. The
 /// `bip32` crate also recomputes every level's fingerprint, ~3× the work on m/44'/60'/0'/0/i.
 fn derive_secp256k1(seed: &Seed, path: &[u32]) -> Result<DerivedKey> {
-    use k256::elliptic_curve::sec1::ToEncodedPoint;
     use k256::elliptic_curve::PrimeField;
-    use k256::{ProjectivePoint, Scalar};
+    use k256::Scalar;
 
     fn scalar(bytes: &[u8; 32]) -> Option<Scalar> {
         Option::from(Scalar::from_repr((*bytes).into()))
             .filter(|s: &Scalar| !bool::from(s.is_zero()))
     }
-    fn public(k: &Scalar) -> [u8; 33] {
-        let point = (ProjectivePoint::GENERATOR * k)
-            .to_affine()
-            .to_encoded_point(true);
-        let mut out = [0u8; 33];
-        out.copy_from_slice(point.as_bytes());
-        out
+    fn public(k: &Scalar) -> Result<[u8; 33]> {
+        let secret = Zeroizing::new(<[u8; 32]>::from(k.to_repr()));
+        crate::secp::public_key(&secret).ok_or_else(|| HdError::Derivation("zero key".to_owned()))
     }
     let invalid =
         || HdError::Derivation("derived key is out of range (probability < 2^-127)".to_owned());
@@ -348,7 +343,9 @@ fn derive_secp256k1(seed: &Seed, path: &[u32]) -> Result<DerivedKey> {
         let last = depth + 1 == path.len();
         let hardened = index & HARDENED != 0;
         // The parent's public key, when the step or the fingerprint needs it.
-        let parent_public = (!hardened || last).then(|| public(&k));
+        let parent_public = (!hardened || last)
+            .then(|| parent_public_cached(&k, public))
+            .transpose()?;
         if let (true, Some(p)) = (last, parent_public.as_ref()) {
             let id = Ripemd160::digest(Sha256::digest(p));
             parent_fingerprint.copy_from_slice(&id[..4]);
@@ -377,7 +374,7 @@ fn derive_secp256k1(seed: &Seed, path: &[u32]) -> Result<DerivedKey> {
         }
     }
     key.copy_from_slice(&k.to_repr());
-    let public_key = public(&k).to_vec();
+    let public_key = public(&k)?.to_vec();
     let depth = u8::try_from(path.len())
         .map_err(|_| HdError::Derivation("path deeper than 255".to_owned()))?;
     let attrs = ExtendedKeyAttrs {
@@ -393,6 +390,36 @@ fn derive_secp256k1(seed: &Seed, path: &[u32]) -> Result<DerivedKey> {
         public_key,
         attrs: Some(attrs),
     })
+}
+
+/// Public keys of intermediate BIP-32 nodes (e.g. m/44'/60'/0'/0), which every account of a
+/// wallet shares: remembering them makes a new account cost one multiplication instead of
+/// three. Keyed by a SHA-256 of the node's private key (one-way); the values are public keys.
+fn parent_public_cached(
+    k: &k256::Scalar,
+    public: impl Fn(&k256::Scalar) -> Result<[u8; 33]>,
+) -> Result<[u8; 33]> {
+    use k256::elliptic_curve::PrimeField;
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    const MAX_ENTRIES: usize = 4096;
+    static CACHE: OnceLock<Mutex<HashMap<[u8; 32], [u8; 33]>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut hasher = Sha256::new();
+    hasher.update(b"quorate bip32 node");
+    hasher.update(k.to_repr());
+    let id: [u8; 32] = hasher.finalize().into();
+    if let Some(p) = cache.lock().ok().and_then(|c| c.get(&id).copied()) {
+        return Ok(p);
+    }
+    let p = public(k)?;
+    if let Ok(mut c) = cache.lock() {
+        if c.len() >= MAX_ENTRIES {
+            c.clear();
+        }
+        c.insert(id, p);
+    }
+    Ok(p)
 }
 
 /// SLIP-10 for ed25519: I = HMAC-SHA512(c, 0x00 || k || ser32(i)), hardened children only.

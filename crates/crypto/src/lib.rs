@@ -13,6 +13,7 @@ pub mod fuzz;
 pub mod hd;
 pub mod hpke_bundle;
 pub mod keys;
+mod secp;
 pub mod sign;
 pub mod stamp;
 pub mod tx;

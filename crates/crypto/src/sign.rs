@@ -19,7 +19,7 @@
 
 use ed25519_dalek::Signer as _;
 use k256::ecdsa::signature::hazmat::PrehashVerifier;
-use k256::ecdsa::{Signature as K256Signature, SigningKey, VerifyingKey};
+use k256::ecdsa::{Signature as K256Signature, VerifyingKey};
 use serde::Serialize;
 use sha2::Sha256;
 use sha3::{Digest, Keccak256};
@@ -326,30 +326,18 @@ pub fn sign_prepared(
     }
     match (&prepared.inner, curve) {
         (Inner::Digest(digest), Curve::Secp256k1) => {
-            // The secret scalar signs directly: a `SigningKey` would first compute its public
-            // key, a full scalar multiplication this signature does not need.
-            let scalar = Option::<k256::NonZeroScalar>::from(k256::NonZeroScalar::from_repr(
-                (*private_key).into(),
-            ))
-            .ok_or(SignError::InvalidKey)?;
-            let (sig, recid) = k256::ecdsa::hazmat::SignPrimitive::<k256::Secp256k1>::try_sign_prehashed_rfc6979::<sha2::Sha256>(
-                scalar.as_ref(),
-                &(*digest).into(),
-                &[],
-            )
-            .map_err(|_| SignError::Signing("secp256k1 signing failed".into()))?;
-            let recid = recid
-                .ok_or_else(|| SignError::Signing("no recovery id for the signature".into()))?;
-            if recid.is_x_reduced() {
+            let (rs, recid) =
+                crate::secp::sign_recoverable(private_key, digest).ok_or(SignError::InvalidKey)?;
+            // Recovery ids 2 and 3 (r overflowed the field) cannot be expressed as v.
+            if recid > 1 {
                 return Err(SignError::Signing(
                     "signature r overflowed the field (cannot be encoded)".into(),
                 ));
             }
-            let bytes = sig.to_bytes();
             Ok(RawSignature {
-                r: hex::encode(&bytes[..32]),
-                s: hex::encode(&bytes[32..]),
-                v: if recid.is_y_odd() { "01" } else { "00" }.into(),
+                r: hex::encode(&rs[..32]),
+                s: hex::encode(&rs[32..]),
+                v: if recid == 1 { "01" } else { "00" }.into(),
             })
         }
         (Inner::Message(msg), Curve::Ed25519) => {
