@@ -85,6 +85,22 @@ fn bad_cursor(e: StoreError) -> AppError {
 }
 
 impl App {
+    /// Authenticates a read whose body is only `{organizationId}`; returns the organization.
+    pub(crate) async fn read_org(&self, body: &[u8], stamp: Option<&str>) -> Result<String> {
+        let (_, org, _) = self
+            .authenticate::<wire::OrganizationRequest>(body, stamp, Access::Read, |r| {
+                &r.organization_id
+            })
+            .await?;
+        Ok(org)
+    }
+
+    /// The organization's tags of `kind`, as the wire shape.
+    pub(crate) async fn tags(&self, org: &str, kind: TagKind) -> Result<Vec<wire::Tag>> {
+        let tags = self.store.reader().await?.list_tags(org, kind).await?;
+        Ok(tags.iter().map(wire::Tag::from).collect())
+    }
+
     /// Handles `POST /public/v1/query/{path}`.
     pub async fn query(&self, path: &str, body: &[u8], stamp: Option<&str>) -> Result<Value> {
         match path {
@@ -102,11 +118,7 @@ impl App {
                 })
             }
             "get_organization" => {
-                let (_, org, _) = self
-                    .authenticate::<wire::OrganizationRequest>(body, stamp, Access::Read, |r| {
-                        &r.organization_id
-                    })
-                    .await?;
+                let org = self.read_org(body, stamp).await?;
                 let mut r = self.store.reader().await?;
                 let o = r.get_organization(&org).await?.ok_or_else(|| {
                     AppError::not_found(format!("organization `{org}` not found"))
@@ -130,11 +142,7 @@ impl App {
                 })
             }
             "get_organization_configs" => {
-                let (_, org, _) = self
-                    .authenticate::<wire::OrganizationRequest>(body, stamp, Access::Read, |r| {
-                        &r.organization_id
-                    })
-                    .await?;
+                let org = self.read_org(body, stamp).await?;
                 let o = self
                     .store
                     .reader()
@@ -207,30 +215,16 @@ impl App {
                 })
             }
             "list_users" => {
-                let (_, org, _) = self
-                    .authenticate::<wire::OrganizationRequest>(body, stamp, Access::Read, |r| {
-                        &r.organization_id
-                    })
-                    .await?;
+                let org = self.read_org(body, stamp).await?;
                 let users = self.store.reader().await?.list_users(&org).await?;
                 to_value(wire::GetUsersResponse {
                     users: users.iter().map(wire::User::from).collect(),
                 })
             }
             "list_user_tags" => {
-                let (_, org, _) = self
-                    .authenticate::<wire::OrganizationRequest>(body, stamp, Access::Read, |r| {
-                        &r.organization_id
-                    })
-                    .await?;
-                let tags = self
-                    .store
-                    .reader()
-                    .await?
-                    .list_tags(&org, TagKind::User)
-                    .await?;
+                let org = self.read_org(body, stamp).await?;
                 to_value(wire::ListUserTagsResponse {
-                    user_tags: tags.iter().map(wire::Tag::from).collect(),
+                    user_tags: self.tags(&org, TagKind::User).await?,
                 })
             }
             "get_api_key" => {

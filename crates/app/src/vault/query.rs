@@ -6,7 +6,6 @@ use crate::error::{AppError, Result};
 use crate::query::{id, page, to_value};
 use crate::App;
 use quorate_domain::TagKind;
-use quorate_proto as wire;
 use quorate_proto::vault as vw;
 use quorate_store::StoreError;
 use serde_json::Value;
@@ -40,11 +39,7 @@ impl App {
                 })
             }
             "list_wallets" => {
-                let (_, org, _) = self
-                    .authenticate::<wire::OrganizationRequest>(body, stamp, Access::Read, |r| {
-                        &r.organization_id
-                    })
-                    .await?;
+                let org = self.read_org(body, stamp).await?;
                 let list = self.store.reader().await?.list_wallets(&org).await?;
                 to_value(vw::GetWalletsResponse {
                     wallets: list.iter().map(vw::Wallet::from).collect(),
@@ -142,30 +137,16 @@ impl App {
                 })
             }
             "list_private_keys" => {
-                let (_, org, _) = self
-                    .authenticate::<wire::OrganizationRequest>(body, stamp, Access::Read, |r| {
-                        &r.organization_id
-                    })
-                    .await?;
+                let org = self.read_org(body, stamp).await?;
                 let keys = self.store.reader().await?.list_private_keys(&org).await?;
                 to_value(vw::GetPrivateKeysResponse {
                     private_keys: keys.iter().map(vw::PrivateKey::from).collect(),
                 })
             }
             "list_private_key_tags" => {
-                let (_, org, _) = self
-                    .authenticate::<wire::OrganizationRequest>(body, stamp, Access::Read, |r| {
-                        &r.organization_id
-                    })
-                    .await?;
-                let tags = self
-                    .store
-                    .reader()
-                    .await?
-                    .list_tags(&org, TagKind::PrivateKey)
-                    .await?;
+                let org = self.read_org(body, stamp).await?;
                 to_value(vw::ListPrivateKeyTagsResponse {
-                    private_key_tags: tags.iter().map(wire::Tag::from).collect(),
+                    private_key_tags: self.tags(&org, TagKind::PrivateKey).await?,
                 })
             }
             other => Err(AppError::not_implemented(format!(
