@@ -66,6 +66,115 @@ pub enum Command {
         key_ids: Vec<String>,
     },
     Vault(VaultCommand),
+    /// `create_policy` (`single`) and `create_policies`.
+    CreatePolicies {
+        policies: Vec<NewPolicy>,
+        single: bool,
+    },
+    UpdatePolicy {
+        policy_id: String,
+        name: Option<String>,
+        effect: Option<String>,
+        condition: Option<String>,
+        consensus: Option<String>,
+        notes: Option<String>,
+    },
+    /// `delete_policy` (`single`) and `delete_policies`.
+    DeletePolicies {
+        ids: Vec<String>,
+        single: bool,
+    },
+    SetFeature {
+        name: String,
+        value: String,
+    },
+    RemoveFeature {
+        name: String,
+    },
+    UpdateRootQuorum {
+        threshold: u32,
+        user_ids: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPolicy {
+    pub name: String,
+    pub effect: String,
+    pub condition: String,
+    pub consensus: String,
+    pub notes: String,
+}
+
+/// Feature names of `set_organization_feature` (swagger `v1FeatureName`).
+pub const FEATURE_NAMES: &[&str] = &[
+    "FEATURE_NAME_ROOT_USER_EMAIL_RECOVERY",
+    "FEATURE_NAME_WEBAUTHN_ORIGINS",
+    "FEATURE_NAME_EMAIL_AUTH",
+    "FEATURE_NAME_EMAIL_RECOVERY",
+    "FEATURE_NAME_WEBHOOK",
+    "FEATURE_NAME_SMS_AUTH",
+    "FEATURE_NAME_OTP_EMAIL_AUTH",
+    "FEATURE_NAME_AUTH_PROXY",
+    "FEATURE_NAME_SOLANA_RENT_PREFUND_ENABLED",
+    "FEATURE_NAME_SWAP_CONFIG",
+    "FEATURE_NAME_EARN_CONFIG",
+];
+
+/// Longest policy expression or note accepted.
+const MAX_POLICY_TEXT: usize = 16 * 1024;
+
+fn effect(field: &str, v: &str) -> Result<String> {
+    match v {
+        "EFFECT_ALLOW" | "EFFECT_DENY" => Ok(v.to_string()),
+        other => Err(AppError::invalid(format!(
+            "`{field}` must be EFFECT_ALLOW or EFFECT_DENY, got `{}`",
+            truncate(other)
+        ))),
+    }
+}
+
+/// A policy expression: bounded, and checked by the policy language when written.
+fn expression(field: &str, v: Option<&str>, scope: crate::policy::Scope) -> Result<String> {
+    let v = v.map(str::trim).unwrap_or_default();
+    if v.len() > MAX_POLICY_TEXT {
+        return Err(AppError::invalid(format!(
+            "`{field}` is longer than {MAX_POLICY_TEXT} bytes"
+        )));
+    }
+    if !v.is_empty() {
+        crate::policy::check(v, scope).map_err(|e| AppError::invalid(format!("`{field}`: {e}")))?;
+    }
+    Ok(v.to_string())
+}
+
+fn notes(field: &str, v: Option<&str>) -> Result<String> {
+    let v = v.unwrap_or_default();
+    if v.len() > MAX_POLICY_TEXT {
+        return Err(AppError::invalid(format!(
+            "`{field}` is longer than {MAX_POLICY_TEXT} bytes"
+        )));
+    }
+    Ok(v.to_string())
+}
+
+fn new_policy(field: &str, p: &quorate_proto::policy::CreatePolicyIntent) -> Result<NewPolicy> {
+    use crate::policy::Scope;
+    Ok(NewPolicy {
+        name: name(&format!("{field}.policyName"), &p.policy_name)?,
+        effect: effect(&format!("{field}.effect"), &p.effect)?,
+        condition: expression(
+            &format!("{field}.condition"),
+            p.condition.as_deref(),
+            Scope::Condition,
+        )?,
+        consensus: expression(
+            &format!("{field}.consensus"),
+            p.consensus.as_deref(),
+            Scope::Consensus,
+        )?,
+        notes: notes(&format!("{field}.notes"), p.notes.as_deref())?,
+    })
 }
 
 /// What a completed command does to who can authenticate, for the credential cache.
@@ -90,7 +199,12 @@ impl Command {
             Command::CreateUserTag { .. }
             | Command::UpdateUserTag { .. }
             | Command::DeleteUserTags(_)
-            | Command::Vault(_) => CredentialEffect::None,
+            | Command::Vault(_)
+            | Command::CreatePolicies { .. }
+            | Command::UpdatePolicy { .. }
+            | Command::DeletePolicies { .. }
+            | Command::SetFeature { .. }
+            | Command::RemoveFeature { .. } => CredentialEffect::None,
             Command::CreateSubOrganization { root_users, .. } => {
                 CredentialEffect::Adds(keys(root_users))
             }
@@ -101,7 +215,8 @@ impl Command {
             Command::DeleteSubOrganization
             | Command::UpdateUser { .. }
             | Command::DeleteUsers(_)
-            | Command::DeleteApiKeys { .. } => CredentialEffect::Changes,
+            | Command::DeleteApiKeys { .. }
+            | Command::UpdateRootQuorum { .. } => CredentialEffect::Changes,
         }
     }
 }
@@ -390,12 +505,131 @@ pub fn parse(path: &str, activity_type: &str, params: Value) -> Result<Command> 
                 key_ids: ids("parameters.apiKeyIds", &p.api_key_ids)?,
             }
         }
+        "create_policy" => {
+            let p: quorate_proto::policy::CreatePolicyIntent = decode(params)?;
+            Command::CreatePolicies {
+                policies: vec![new_policy("parameters", &p)?],
+                single: true,
+            }
+        }
+        "create_policies" => {
+            let p: quorate_proto::policy::CreatePoliciesIntent = decode(params)?;
+            if p.policies.is_empty() || p.policies.len() > MAX_ITEMS {
+                return Err(AppError::invalid(format!(
+                    "`parameters.policies` must list 1 to {MAX_ITEMS} policies"
+                )));
+            }
+            let policies = p
+                .policies
+                .iter()
+                .enumerate()
+                .map(|(i, p)| new_policy(&format!("parameters.policies[{i}]"), p))
+                .collect::<Result<Vec<_>>>()?;
+            Command::CreatePolicies {
+                policies,
+                single: false,
+            }
+        }
+        "update_policy" => {
+            use crate::policy::Scope;
+            let p: quorate_proto::policy::UpdatePolicyIntent = decode(params)?;
+            Command::UpdatePolicy {
+                policy_id: id("parameters.policyId", &p.policy_id)?,
+                name: p
+                    .policy_name
+                    .as_deref()
+                    .filter(|n| !n.trim().is_empty())
+                    .map(|n| name("parameters.policyName", n))
+                    .transpose()?,
+                effect: p
+                    .policy_effect
+                    .as_deref()
+                    .filter(|e| !e.is_empty())
+                    .map(|e| effect("parameters.policyEffect", e))
+                    .transpose()?,
+                condition: p
+                    .policy_condition
+                    .as_deref()
+                    .map(|c| expression("parameters.policyCondition", Some(c), Scope::Condition))
+                    .transpose()?,
+                consensus: p
+                    .policy_consensus
+                    .as_deref()
+                    .map(|c| expression("parameters.policyConsensus", Some(c), Scope::Consensus))
+                    .transpose()?,
+                notes: p
+                    .policy_notes
+                    .as_deref()
+                    .map(|n| notes("parameters.policyNotes", Some(n)))
+                    .transpose()?,
+            }
+        }
+        "delete_policy" => {
+            let p: quorate_proto::policy::DeletePolicyIntent = decode(params)?;
+            Command::DeletePolicies {
+                ids: vec![id("parameters.policyId", &p.policy_id)?],
+                single: true,
+            }
+        }
+        "delete_policies" => {
+            let p: quorate_proto::policy::DeletePoliciesIntent = decode(params)?;
+            non_empty("parameters.policyIds", &p.policy_ids)?;
+            Command::DeletePolicies {
+                ids: ids("parameters.policyIds", &p.policy_ids)?,
+                single: false,
+            }
+        }
+        "set_organization_feature" => {
+            let p: quorate_proto::policy::SetOrganizationFeatureIntent = decode(params)?;
+            Command::SetFeature {
+                name: feature("parameters.name", &p.name)?,
+                value: notes("parameters.value", p.value.as_deref())?,
+            }
+        }
+        "remove_organization_feature" => {
+            let p: quorate_proto::policy::RemoveOrganizationFeatureIntent = decode(params)?;
+            Command::RemoveFeature {
+                name: feature("parameters.name", &p.name)?,
+            }
+        }
+        "update_root_quorum" => {
+            let p: quorate_proto::policy::UpdateRootQuorumIntent = decode(params)?;
+            let user_ids = ids("parameters.userIds", &p.user_ids)?;
+            // An organization can never lock itself out: at least one root user, and a
+            // threshold those users can meet.
+            let threshold = u32::try_from(p.threshold)
+                .ok()
+                .filter(|t| *t >= 1 && (*t as usize) <= user_ids.len())
+                .ok_or_else(|| {
+                    AppError::invalid(format!(
+                        "`parameters.threshold` must be between 1 and the number of root users ({}), got {}",
+                        user_ids.len(),
+                        p.threshold
+                    ))
+                })?;
+            Command::UpdateRootQuorum {
+                threshold,
+                user_ids,
+            }
+        }
         other => {
             return Err(AppError::not_implemented(format!(
                 "`{other}` is not implemented yet"
             )))
         }
     })
+}
+
+fn feature(field: &str, v: &str) -> Result<String> {
+    if FEATURE_NAMES.contains(&v) {
+        Ok(v.to_string())
+    } else {
+        Err(AppError::invalid(format!(
+            "`{field}` must be one of {}, got `{}`",
+            FEATURE_NAMES.join(", "),
+            truncate(v)
+        )))
+    }
 }
 
 pub(crate) fn non_empty(field: &str, v: &[String]) -> Result<()> {

@@ -4,7 +4,7 @@
 
 use crate::chain;
 use crate::command::{Command, NewKey, NewUser};
-use quorate_domain::{new_id, ApiKey, Millis, Organization, Tag, TagKind, User};
+use quorate_domain::{new_id, ApiKey, Millis, Organization, Policy, Tag, TagKind, User};
 use quorate_proto::ErrorCode;
 use quorate_store::{StoreError, StoreTx};
 use serde_json::{json, Value};
@@ -206,7 +206,112 @@ pub async fn execute(tx: &mut dyn StoreTx, ctx: &Ctx<'_>, cmd: &Command) -> Resu
             Ok(json!({"apiKeyIds": key_ids}))
         }
         Command::Vault(v) => crate::vault::exec::execute(tx, ctx, v).await,
+        Command::CreatePolicies { policies, single } => {
+            let mut ids = Vec::new();
+            for p in policies {
+                let policy = Policy {
+                    id: new_id(),
+                    organization_id: org.to_string(),
+                    name: p.name.clone(),
+                    effect: p.effect.clone(),
+                    condition: p.condition.clone(),
+                    consensus: p.consensus.clone(),
+                    notes: p.notes.clone(),
+                    created_at: ctx.now,
+                    updated_at: ctx.now,
+                };
+                tx.insert_policy(&policy).await?;
+                ids.push(policy.id);
+            }
+            Ok(if *single {
+                json!({ "policyId": ids[0] })
+            } else {
+                json!({ "policyIds": ids })
+            })
+        }
+        Command::UpdatePolicy {
+            policy_id,
+            name,
+            effect,
+            condition,
+            consensus,
+            notes,
+        } => {
+            let mut p = existing_policy(tx, org, policy_id).await?;
+            let set = |slot: &mut String, v: &Option<String>| {
+                if let Some(v) = v {
+                    slot.clone_from(v);
+                }
+            };
+            set(&mut p.name, name);
+            set(&mut p.effect, effect);
+            set(&mut p.condition, condition);
+            set(&mut p.consensus, consensus);
+            set(&mut p.notes, notes);
+            p.updated_at = ctx.now;
+            tx.update_policy(&p).await?;
+            Ok(json!({ "policyId": policy_id }))
+        }
+        Command::DeletePolicies { ids, single } => {
+            for id in ids {
+                existing_policy(tx, org, id).await?;
+            }
+            for id in ids {
+                tx.delete_policy(org, id, ctx.now).await?;
+            }
+            Ok(if *single {
+                json!({ "policyId": ids[0] })
+            } else {
+                json!({ "policyIds": ids })
+            })
+        }
+        Command::SetFeature { name, value } => {
+            let mut features = ctx.org.features.clone();
+            match features.iter_mut().find(|(n, _)| n == name) {
+                Some(f) => f.1.clone_from(value),
+                None => features.push((name.clone(), value.clone())),
+            }
+            tx.set_features(org, &features, ctx.now).await?;
+            Ok(json!({ "features": features_json(&features) }))
+        }
+        Command::RemoveFeature { name } => {
+            let features: Vec<(String, String)> = ctx
+                .org
+                .features
+                .iter()
+                .filter(|(n, _)| n != name)
+                .cloned()
+                .collect();
+            tx.set_features(org, &features, ctx.now).await?;
+            Ok(json!({ "features": features_json(&features) }))
+        }
+        Command::UpdateRootQuorum {
+            threshold,
+            user_ids,
+        } => {
+            for u in user_ids {
+                existing_user(tx, org, u).await?;
+            }
+            tx.set_root_quorum(org, *threshold, user_ids).await?;
+            Ok(json!({}))
+        }
     }
+}
+
+fn features_json(features: &[(String, String)]) -> Vec<Value> {
+    features
+        .iter()
+        .map(|(name, value)| json!({"name": name, "value": value}))
+        .collect()
+}
+
+async fn existing_policy(tx: &mut dyn StoreTx, org: &str, id: &str) -> Result<Policy> {
+    tx.get_policy(org, id).await?.ok_or_else(|| {
+        failed(
+            ErrorCode::NotFound,
+            format!("policy `{id}` not found in organization `{org}`"),
+        )
+    })
 }
 
 fn kind_name(kind: TagKind) -> &'static str {

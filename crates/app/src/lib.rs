@@ -9,6 +9,7 @@ pub mod command;
 pub mod engine;
 pub mod error;
 pub mod exec;
+pub mod policy;
 pub mod query;
 pub mod vault;
 

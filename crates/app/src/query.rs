@@ -29,6 +29,8 @@ pub const QUERY_PATHS: &[&str] = &[
     "get_private_key",
     "list_private_keys",
     "list_private_key_tags",
+    "get_policy",
+    "list_policies",
 ];
 
 pub(crate) fn id(field: &'static str, v: &str) -> Result<String> {
@@ -321,6 +323,36 @@ impl App {
                     .map_err(bad_cursor)?;
                 to_value(wire::GetActivitiesResponse {
                     activities: list.iter().map(wire::Activity::from).collect(),
+                })
+            }
+            "get_policy" => {
+                let (req, org, _) = self
+                    .authenticate::<wire::policy::GetPolicyRequest>(
+                        body,
+                        stamp,
+                        Access::Read,
+                        |r| &r.organization_id,
+                    )
+                    .await?;
+                let policy_id = id("policyId", &req.policy_id)?;
+                let p = self
+                    .store
+                    .reader()
+                    .await?
+                    .get_policy(&org, &policy_id)
+                    .await?
+                    .ok_or_else(|| {
+                        AppError::not_found(format!("policy `{policy_id}` not found"))
+                    })?;
+                to_value(wire::policy::GetPolicyResponse {
+                    policy: wire::policy::Policy::from(&p),
+                })
+            }
+            "list_policies" => {
+                let org = self.read_org(body, stamp).await?;
+                let list = self.store.reader().await?.list_policies(&org).await?;
+                to_value(wire::policy::GetPoliciesResponse {
+                    policies: list.iter().map(wire::policy::Policy::from).collect(),
                 })
             }
             other => self.vault_query(other, body, stamp).await,

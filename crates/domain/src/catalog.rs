@@ -119,6 +119,51 @@ pub const CATALOG: &[ActivitySpec] = &[
         "deleteApiKeysResult"
     ),
     spec!(
+        "create_policy",
+        "ACTIVITY_TYPE_CREATE_POLICY_V3",
+        "createPolicyResult"
+    ),
+    spec!(
+        "create_policies",
+        "ACTIVITY_TYPE_CREATE_POLICIES",
+        "createPoliciesResult"
+    ),
+    spec!(
+        "update_policy",
+        "ACTIVITY_TYPE_UPDATE_POLICY_V2",
+        "updatePolicyResultV2"
+    ),
+    spec!(
+        "update_policy",
+        "ACTIVITY_TYPE_UPDATE_POLICY",
+        "updatePolicyResult"
+    ),
+    spec!(
+        "delete_policy",
+        "ACTIVITY_TYPE_DELETE_POLICY",
+        "deletePolicyResult"
+    ),
+    spec!(
+        "delete_policies",
+        "ACTIVITY_TYPE_DELETE_POLICIES",
+        "deletePoliciesResult"
+    ),
+    spec!(
+        "set_organization_feature",
+        "ACTIVITY_TYPE_SET_ORGANIZATION_FEATURE",
+        "setOrganizationFeatureResult"
+    ),
+    spec!(
+        "remove_organization_feature",
+        "ACTIVITY_TYPE_REMOVE_ORGANIZATION_FEATURE",
+        "removeOrganizationFeatureResult"
+    ),
+    spec!(
+        "update_root_quorum",
+        "ACTIVITY_TYPE_UPDATE_ROOT_QUORUM",
+        "updateRootQuorumResult"
+    ),
+    spec!(
         "create_wallet",
         "ACTIVITY_TYPE_CREATE_WALLET",
         "createWalletResult"

@@ -4,6 +4,7 @@ pub mod activity;
 pub mod catalog;
 pub mod entity;
 pub mod id;
+pub mod policy;
 pub mod time;
 pub mod vault;
 
@@ -11,5 +12,6 @@ pub use activity::{Activity, ActivityStatus, Failure, Vote};
 pub use catalog::{ActivitySpec, CATALOG};
 pub use entity::{ApiKey, Organization, Tag, TagKind, User};
 pub use id::{new_id, IdError};
+pub use policy::Policy;
 pub use time::{Clock, Millis, SystemClock};
 pub use vault::{KeyAddress, KeyRef, PrivateKey, Sealed, Wallet, WalletAccount, WalletSecrets};

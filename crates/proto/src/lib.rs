@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod intents;
+pub mod policy;
 pub mod types;
 pub mod vault;
 

@@ -4,7 +4,7 @@
 use crate::known_paths;
 use quorate_app::query::QUERY_PATHS;
 use quorate_domain::catalog;
-use quorate_proto::{intents, types as wire, vault, ErrorBody};
+use quorate_proto::{intents, policy, types as wire, vault, ErrorBody};
 use std::sync::OnceLock;
 use utoipa::openapi::path::{OperationBuilder, PathItemBuilder};
 use utoipa::openapi::request_body::RequestBodyBuilder;
@@ -34,6 +34,8 @@ fn query_schema(name: &str) -> (&'static str, &'static str) {
         "get_private_key" => ("GetPrivateKeyRequest", "GetPrivateKeyResponse"),
         "list_private_keys" => ("OrganizationRequest", "GetPrivateKeysResponse"),
         "list_private_key_tags" => ("OrganizationRequest", "ListPrivateKeyTagsResponse"),
+        "get_policy" => ("GetPolicyRequest", "GetPolicyResponse"),
+        "list_policies" => ("OrganizationRequest", "GetPoliciesResponse"),
         _ => ("GetActivitiesRequest", "GetActivitiesResponse"),
     }
 }
@@ -68,6 +70,14 @@ fn intent_schema(path: &str) -> &'static str {
         "sign_raw_payload" => "SignRawPayloadIntent",
         "sign_raw_payloads" => "SignRawPayloadsIntent",
         "sign_transaction" => "SignTransactionIntent",
+        "create_policy" => "CreatePolicyIntent",
+        "create_policies" => "CreatePoliciesIntent",
+        "update_policy" => "UpdatePolicyIntent",
+        "delete_policy" => "DeletePolicyIntent",
+        "delete_policies" => "DeletePoliciesIntent",
+        "set_organization_feature" => "SetOrganizationFeatureIntent",
+        "remove_organization_feature" => "RemoveOrganizationFeatureIntent",
+        "update_root_quorum" => "UpdateRootQuorumIntent",
         _ => "DeleteApiKeysIntent",
     }
 }
@@ -297,6 +307,17 @@ pub fn document() -> OpenApi {
         vault::GetPrivateKeysResponse,
         vault::ListPrivateKeyTagsResponse,
         vault::SignerResponse,
+        policy::CreatePolicyIntent,
+        policy::CreatePoliciesIntent,
+        policy::UpdatePolicyIntent,
+        policy::DeletePolicyIntent,
+        policy::DeletePoliciesIntent,
+        policy::SetOrganizationFeatureIntent,
+        policy::RemoveOrganizationFeatureIntent,
+        policy::UpdateRootQuorumIntent,
+        policy::GetPolicyRequest,
+        policy::GetPolicyResponse,
+        policy::GetPoliciesResponse,
     );
     let components = components.build();
     OpenApiBuilder::new()

@@ -5,14 +5,15 @@
 
 mod dialect;
 mod exec;
+mod policy;
 mod rows;
 mod sql;
 mod vault;
 
 use async_trait::async_trait;
 use quorate_domain::{
-    Activity, ApiKey, KeyRef, Millis, Organization, PrivateKey, Sealed, Tag, TagKind, User, Wallet,
-    WalletAccount, WalletSecrets,
+    Activity, ApiKey, KeyRef, Millis, Organization, Policy, PrivateKey, Sealed, Tag, TagKind, User,
+    Wallet, WalletAccount, WalletSecrets,
 };
 
 pub use dialect::Backend;
@@ -133,6 +134,9 @@ pub trait Reader: Send {
     async fn list_private_keys(&mut self, org: &str) -> Result<Vec<PrivateKey>>;
     /// The user's pending import key (sealed HPKE private key).
     async fn get_import_key(&mut self, org: &str, user: &str) -> Result<Option<Sealed>>;
+    async fn get_policy(&mut self, org: &str, id: &str) -> Result<Option<Policy>>;
+    /// Live policies, oldest first.
+    async fn list_policies(&mut self, org: &str) -> Result<Vec<Policy>>;
     /// Direct, live sub-organizations, oldest first. An unknown cursor is `NotFound`.
     async fn list_sub_organizations(
         &mut self,
@@ -222,6 +226,17 @@ pub trait StoreTx: Reader {
         at: Millis,
     ) -> Result<()>;
     async fn delete_import_key(&mut self, org: &str, user: &str) -> Result<()>;
+    async fn insert_policy(&mut self, policy: &Policy) -> Result<()>;
+    /// Writes a live policy's name, effect, expressions, notes and update time.
+    async fn update_policy(&mut self, policy: &Policy) -> Result<()>;
+    async fn delete_policy(&mut self, org: &str, id: &str, at: Millis) -> Result<()>;
+    /// Replaces the organization's features (name → value).
+    async fn set_features(
+        &mut self,
+        org: &str,
+        features: &[(String, String)],
+        at: Millis,
+    ) -> Result<()>;
     async fn insert_activity(&mut self, activity: &Activity) -> Result<()>;
     async fn update_activity(&mut self, activity: &Activity) -> Result<()>;
     /// Appends a log entry and advances the organization's chain head.

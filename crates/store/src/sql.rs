@@ -7,15 +7,15 @@
 use crate::dialect::{self, Backend};
 use crate::exec::{args, db_err, lite_err, Arg, Exec, LiteExec, Row, SqlxExec};
 use crate::rows;
-use crate::vault;
+use crate::{policy, vault};
 use crate::{
     ActivityQuery, ChainHead, LogEntry, Page, Reader, Result, Store, StoreError, StoreTx,
     SubOrgFilter,
 };
 use async_trait::async_trait;
 use quorate_domain::{
-    Activity, ApiKey, KeyRef, Millis, Organization, PrivateKey, Sealed, Tag, TagKind, User, Wallet,
-    WalletAccount, WalletSecrets,
+    Activity, ApiKey, KeyRef, Millis, Organization, Policy, PrivateKey, Sealed, Tag, TagKind, User,
+    Wallet, WalletAccount, WalletSecrets,
 };
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyPool, Transaction};
@@ -594,6 +594,14 @@ impl<T: Conn> Reader for T {
         vault::get_import_key(&mut *self.db()?, org, user).await
     }
 
+    async fn get_policy(&mut self, org: &str, id: &str) -> Result<Option<Policy>> {
+        policy::get(&mut *self.db()?, org, id).await
+    }
+
+    async fn list_policies(&mut self, org: &str) -> Result<Vec<Policy>> {
+        policy::list(&mut *self.db()?, org).await
+    }
+
     async fn list_sub_organizations(
         &mut self,
         parent: &str,
@@ -973,6 +981,27 @@ impl<T: TxConn> StoreTx for T {
 
     async fn delete_import_key(&mut self, org: &str, user: &str) -> Result<()> {
         vault::delete_import_key(&mut *self.db()?, org, user).await
+    }
+
+    async fn insert_policy(&mut self, p: &Policy) -> Result<()> {
+        policy::insert(&mut *self.db()?, p).await
+    }
+
+    async fn update_policy(&mut self, p: &Policy) -> Result<()> {
+        changed(policy::update(&mut *self.db()?, p).await?)
+    }
+
+    async fn delete_policy(&mut self, org: &str, id: &str, at: Millis) -> Result<()> {
+        changed(policy::delete(&mut *self.db()?, org, id, at).await?)
+    }
+
+    async fn set_features(
+        &mut self,
+        org: &str,
+        features: &[(String, String)],
+        at: Millis,
+    ) -> Result<()> {
+        changed(policy::set_features(&mut *self.db()?, org, features, at).await?)
     }
 
     async fn insert_activity(&mut self, a: &Activity) -> Result<()> {

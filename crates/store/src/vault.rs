@@ -164,13 +164,13 @@ pub(crate) async fn list_wallet_accounts(
     page: &Page,
 ) -> Result<Vec<WalletAccount>> {
     let mut a = args![org];
-    let mut sql = format!("SELECT {ACCOUNT_COLS} FROM wallet_accounts a JOIN wallets w ON w.id = a.wallet_id AND w.deleted_at IS NULL WHERE a.organization_id = $1 AND a.deleted_at IS NULL");
+    let mut sql = format!("SELECT {ACCOUNT_COLS} FROM wallet_accounts a JOIN wallets w ON w.id = a.wallet_id AND w.organization_id = a.organization_id AND w.deleted_at IS NULL WHERE a.organization_id = $1 AND a.deleted_at IS NULL");
     if let Some(w) = wallet_id {
         a.push(Arg::from(w));
         sql.push_str(&format!(" AND a.wallet_id = ${}", a.len()));
     }
-    let before = cursor_n(db, org, &page.before).await?;
-    let after = cursor_n(db, org, &page.after).await?;
+    let before = cursor_n(db, org, wallet_id, &page.before).await?;
+    let after = cursor_n(db, org, wallet_id, &page.after).await?;
     let reverse = crate::sql::page_clause(&mut sql, &mut a, page, "a.n", before, after, false);
     let mut out = db
         .rows(&sql, a)
@@ -184,15 +184,24 @@ pub(crate) async fn list_wallet_accounts(
     Ok(out)
 }
 
-async fn cursor_n(db: &mut dyn Exec, org: &str, id: &Option<String>) -> Result<Option<i64>> {
+/// The position of a cursor, which must name a live account of this listing.
+async fn cursor_n(
+    db: &mut dyn Exec,
+    org: &str,
+    wallet_id: Option<&str>,
+    id: &Option<String>,
+) -> Result<Option<i64>> {
     let Some(id) = id else { return Ok(None) };
     let row = db
         .row(
-            "SELECT n FROM wallet_accounts WHERE id = $1 AND organization_id = $2",
+            "SELECT n, wallet_id FROM wallet_accounts WHERE id = $1 AND organization_id = $2 AND deleted_at IS NULL",
             args![id.as_str(), org],
         )
         .await?
         .ok_or(StoreError::NotFound)?;
+    if wallet_id.is_some_and(|w| row.text("wallet_id").is_ok_and(|r| r != w)) {
+        return Err(StoreError::NotFound);
+    }
     row.int("n").map(Some)
 }
 
@@ -209,7 +218,7 @@ pub(crate) async fn get_wallet_account(
         (None, Some(p)) => ("a.path", p),
         (None, None) => return Ok(None),
     };
-    let sql = format!("SELECT {ACCOUNT_COLS} FROM wallet_accounts a JOIN wallets w ON w.id = a.wallet_id AND w.deleted_at IS NULL WHERE a.organization_id = $1 AND a.wallet_id = $2 AND {col} = $3 AND a.deleted_at IS NULL ORDER BY a.n LIMIT 1");
+    let sql = format!("SELECT {ACCOUNT_COLS} FROM wallet_accounts a JOIN wallets w ON w.id = a.wallet_id AND w.organization_id = a.organization_id AND w.deleted_at IS NULL WHERE a.organization_id = $1 AND a.wallet_id = $2 AND {col} = $3 AND a.deleted_at IS NULL ORDER BY a.n LIMIT 1");
     db.row(&sql, args![org, wallet_id, val])
         .await?
         .as_ref()
@@ -224,7 +233,7 @@ pub(crate) async fn find_key(
     org: &str,
     sign_with: &str,
 ) -> Result<Option<(KeyRef, Sealed)>> {
-    let sql = format!("SELECT {ACCOUNT_COLS}, a.sealed_key FROM wallet_accounts a JOIN wallets w ON w.id = a.wallet_id AND w.deleted_at IS NULL WHERE a.organization_id = $1 AND a.address = $2 AND a.deleted_at IS NULL ORDER BY a.n LIMIT 1");
+    let sql = format!("SELECT {ACCOUNT_COLS}, a.sealed_key FROM wallet_accounts a JOIN wallets w ON w.id = a.wallet_id AND w.organization_id = a.organization_id AND w.deleted_at IS NULL WHERE a.organization_id = $1 AND a.address = $2 AND a.deleted_at IS NULL ORDER BY a.n LIMIT 1");
     if let Some(row) = db.row(&sql, args![org, sign_with]).await? {
         return Ok(Some((
             KeyRef::Account(account(&row)?),

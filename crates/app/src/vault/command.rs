@@ -180,6 +180,11 @@ fn account(field: &str, p: &wire::WalletAccountParams) -> Result<AccountSpec> {
             f.curve()
         )));
     }
+    if p.path.len() > 256 {
+        return Err(AppError::invalid(format!(
+            "`{field}.path` is longer than 256 characters"
+        )));
+    }
     let indexes = hd::parse_path(p.path.trim())
         .map_err(|e| AppError::invalid(format!("`{field}.path`: {e}")))?;
     if indexes.len() > 16 {
@@ -195,7 +200,9 @@ fn account(field: &str, p: &wire::WalletAccountParams) -> Result<AccountSpec> {
     }
     Ok(AccountSpec {
         curve: c,
-        path: p.path.trim().to_string(),
+        // One spelling per path (`h`/`H` become `'`), so the same account cannot be added
+        // twice under two spellings.
+        path: canonical_path(&indexes),
         indexes,
         format: f,
     })
@@ -224,14 +231,26 @@ fn accounts(
     for (i, a) in out.iter().enumerate() {
         if out[..i]
             .iter()
-            .any(|o| o.path == a.path && o.format == a.format && o.curve == a.curve)
+            .any(|o| o.path == a.path && o.format == a.format)
         {
             return Err(AppError::invalid(format!(
-                "`{field}[{i}]` repeats an earlier account (same curve, path and address format)"
+                "`{field}[{i}]` repeats an earlier account (same path and address format)"
             )));
         }
     }
     Ok(out)
+}
+
+fn canonical_path(indexes: &[u32]) -> String {
+    let mut out = String::from("m");
+    for i in indexes {
+        if i & hd::HARDENED != 0 {
+            out.push_str(&format!("/{}'", i & !hd::HARDENED));
+        } else {
+            out.push_str(&format!("/{i}"));
+        }
+    }
+    out
 }
 
 /// `create_wallet`'s parameters (also the `wallet` of `create_sub_organization`).

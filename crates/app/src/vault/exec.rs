@@ -71,7 +71,7 @@ pub async fn execute(tx: &mut dyn StoreTx, ctx: &Ctx<'_>, cmd: &VaultCommand) ->
             for spec in accounts {
                 let derived = derive(&seed, spec)?;
                 if *persist {
-                    insert_account(tx, ctx, &dk, wallet_id, spec, &derived).await?;
+                    insert_account(tx, ctx, org, &dk, wallet_id, spec, &derived).await?;
                 }
                 addresses.push(derived.address);
             }
@@ -282,7 +282,12 @@ pub(crate) async fn create_wallet(
     org: &str,
     w: &NewWallet,
 ) -> Result<(String, Vec<String>)> {
-    let mnemonic = Mnemonic::generate(w.words).map_err(|e| invalid(e.to_string()))?;
+    let mnemonic = Mnemonic::generate(w.words).map_err(|e| {
+        failed(
+            ErrorCode::Internal,
+            format!("cannot generate a mnemonic: {e}"),
+        )
+    })?;
     store_wallet(tx, ctx, org, &w.name, &mnemonic, &w.accounts, false).await
 }
 
@@ -324,7 +329,7 @@ async fn store_wallet(
     let mut addresses = Vec::new();
     for spec in accounts {
         let derived = derive(&seed, spec)?;
-        insert_account(tx, ctx, &dk, &id, spec, &derived).await?;
+        insert_account(tx, ctx, org, &dk, &id, spec, &derived).await?;
         addresses.push(derived.address);
     }
     Ok((id, addresses))
@@ -337,7 +342,9 @@ struct Derived {
 }
 
 fn derive(seed: &Seed, spec: &AccountSpec) -> Result<Derived> {
-    let key = hd::derive(seed, spec.curve, &spec.indexes).map_err(|e| invalid(e.to_string()))?;
+    // Paths and curves were checked with the request: a failure here is ours.
+    let key = hd::derive(seed, spec.curve, &spec.indexes)
+        .map_err(|e| failed(ErrorCode::Internal, format!("derivation failed: {e}")))?;
     let public = key.public_key();
     let address = address::encode(spec.format, &public).map_err(|e| invalid(e.to_string()))?;
     Ok(Derived {
@@ -347,15 +354,17 @@ fn derive(seed: &Seed, spec: &AccountSpec) -> Result<Derived> {
     })
 }
 
+/// Inserts a derived account of `wallet_id` in `org` (which is not `ctx.org` when
+/// `create_sub_organization` creates the sub-organization's wallet).
 async fn insert_account(
     tx: &mut dyn StoreTx,
     ctx: &Ctx<'_>,
+    org: &str,
     dk: &DataKey,
     wallet_id: &str,
     spec: &AccountSpec,
     derived: &Derived,
 ) -> Result<()> {
-    let org = ctx.org.id.as_str();
     let account = WalletAccount {
         id: new_id(),
         organization_id: org.to_string(),
@@ -484,8 +493,15 @@ async fn import(
         } => {
             let private: [u8; 32] = match plaintext.len() {
                 32 => plaintext[..].try_into().unwrap_or([0u8; 32]),
-                // A Solana keypair (secret ‖ public): keep the secret half.
-                64 if *curve == Curve::Ed25519 => plaintext[..32].try_into().unwrap_or([0u8; 32]),
+                // A Solana keypair (secret ‖ public): the public half must be the secret's.
+                64 if *curve == Curve::Ed25519 => {
+                    let public = hd::public_key_from_private(Curve::Ed25519, &plaintext[..32])
+                        .map_err(|_| invalid("the imported key is not a valid ed25519 key"))?;
+                    if public[..] != plaintext[32..] {
+                        return Err(invalid("the imported 64-byte ed25519 keypair's public half does not belong to its secret half"));
+                    }
+                    plaintext[..32].try_into().unwrap_or([0u8; 32])
+                }
                 n => {
                     return Err(invalid(format!(
                         "the imported private key must be 32 raw bytes, got {n}"

@@ -630,23 +630,54 @@ async fn vault_errors_and_isolation(backend: Backend) {
             .await,
     );
     assert!(status == 401 || status == 403, "{status}");
-    // A sub-organization created with a wallet.
+    // A sub-organization created with a wallet: the wallet and its accounts are the
+    // sub-organization's, and its root user signs with them.
+    let owner = p256();
     let a = c
         .submit(
             "create_sub_organization",
             "ACTIVITY_TYPE_CREATE_SUB_ORGANIZATION_V8",
             &org,
             json!({"subOrganizationName": "with-wallet", "rootQuorumThreshold": 1,
-                   "rootUsers": [user_params("r", json!([{"apiKeyName": "k", "publicKey": p256().public_key_hex(), "curveType": "API_KEY_CURVE_P256"}]), json!([]))],
+                   "rootUsers": [user_params("r", json!([{"apiKeyName": "k", "publicKey": owner.public_key_hex(), "curveType": "API_KEY_CURVE_P256"}]), json!([]))],
                    "wallet": {"walletName": "default", "accounts": [eth(0)]}}),
         )
         .await
         .unwrap();
-    let r = completed(&a);
-    assert!(r["wallet"]["addresses"][0]
-        .as_str()
-        .unwrap()
-        .starts_with("0x"));
+    let r = completed(&a).clone();
+    let sub_org = r["subOrganizationId"].as_str().unwrap().to_string();
+    let address = r["wallet"]["addresses"][0].as_str().unwrap().to_string();
+    let owner_client = s
+        .client(ApiKeyPair::from_private_hex(ApiKeyCurve::P256, &owner.private_key_hex()).unwrap());
+    let accounts: vw::GetWalletAccountsResponse = owner_client
+        .query("list_wallet_accounts", &json!({"organizationId": sub_org}))
+        .await
+        .unwrap();
+    assert_eq!(accounts.accounts.len(), 1);
+    assert_eq!(
+        (
+            accounts.accounts[0].organization_id.as_str(),
+            accounts.accounts[0].address.as_str()
+        ),
+        (sub_org.as_str(), address.as_str())
+    );
+    let signed = owner_client
+        .submit("sign_raw_payload", "ACTIVITY_TYPE_SIGN_RAW_PAYLOAD_V2", &sub_org, json!({"signWith": address, "payload": "00", "encoding": "PAYLOAD_ENCODING_HEXADECIMAL", "hashFunction": "HASH_FUNCTION_KECCAK256"}))
+        .await
+        .unwrap();
+    completed(&signed);
+    // The parent does not see or use it.
+    let parent_view: vw::GetWalletAccountsResponse = c
+        .query("list_wallet_accounts", &json!({"organizationId": org}))
+        .await
+        .unwrap();
+    assert!(parent_view.accounts.iter().all(|a| a.address != address));
+    // The same path spelled differently is the same account.
+    let (w2, _) = create_wallet(&c, &org, "spellings", json!([eth(0)])).await;
+    let again = c
+        .submit("create_wallet_accounts", "ACTIVITY_TYPE_CREATE_WALLET_ACCOUNTS", &org, json!({"walletId": w2, "accounts": [account("CURVE_SECP256K1", "m/44h/60h/0h/0/0", "ADDRESS_FORMAT_ETHEREUM")]}))
+        .await;
+    assert_eq!(api_error(again).0, 409);
     s.stop().await.unwrap();
 }
 

@@ -1,0 +1,83 @@
+//! Policies and organization features.
+
+use crate::exec::{args, Exec, Row};
+use crate::{Result, StoreError};
+use quorate_domain::{Millis, Policy};
+
+const COLS: &str =
+    "id, organization_id, name, effect, condition, consensus, notes, created_at, updated_at";
+
+fn policy(row: &Row) -> Result<Policy> {
+    Ok(Policy {
+        id: row.text("id")?,
+        organization_id: row.text("organization_id")?,
+        name: row.text("name")?,
+        effect: row.text("effect")?,
+        condition: row.text("condition")?,
+        consensus: row.text("consensus")?,
+        notes: row.text("notes")?,
+        created_at: row.int("created_at")?,
+        updated_at: row.int("updated_at")?,
+    })
+}
+
+pub(crate) async fn get(db: &mut dyn Exec, org: &str, id: &str) -> Result<Option<Policy>> {
+    let sql = format!(
+        "SELECT {COLS} FROM policies WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL"
+    );
+    db.row(&sql, args![org, id])
+        .await?
+        .as_ref()
+        .map(policy)
+        .transpose()
+}
+
+pub(crate) async fn list(db: &mut dyn Exec, org: &str) -> Result<Vec<Policy>> {
+    let sql = format!(
+        "SELECT {COLS} FROM policies WHERE organization_id = $1 AND deleted_at IS NULL ORDER BY n"
+    );
+    db.rows(&sql, args![org])
+        .await?
+        .iter()
+        .map(policy)
+        .collect()
+}
+
+pub(crate) async fn insert(db: &mut dyn Exec, p: &Policy) -> Result<()> {
+    db.run(
+        "INSERT INTO policies (id, organization_id, name, effect, condition, consensus, notes, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        args![&p.id, &p.organization_id, &p.name, &p.effect, &p.condition, &p.consensus, &p.notes, p.created_at, p.updated_at],
+    )
+    .await
+    .map(|_| ())
+}
+
+pub(crate) async fn update(db: &mut dyn Exec, p: &Policy) -> Result<u64> {
+    db.run(
+        "UPDATE policies SET name = $3, effect = $4, condition = $5, consensus = $6, notes = $7, updated_at = $8 WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL",
+        args![&p.organization_id, &p.id, &p.name, &p.effect, &p.condition, &p.consensus, &p.notes, p.updated_at],
+    )
+    .await
+}
+
+pub(crate) async fn delete(db: &mut dyn Exec, org: &str, id: &str, at: Millis) -> Result<u64> {
+    db.run(
+        "UPDATE policies SET deleted_at = $3, updated_at = $3 WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL",
+        args![org, id, at],
+    )
+    .await
+}
+
+pub(crate) async fn set_features(
+    db: &mut dyn Exec,
+    org: &str,
+    features: &[(String, String)],
+    at: Millis,
+) -> Result<u64> {
+    let json = serde_json::to_string(features).map_err(|e| StoreError::Other(e.to_string()))?;
+    db.run(
+        "UPDATE organizations SET features = $2, updated_at = $3 WHERE id = $1 AND deleted_at IS NULL",
+        args![org, json, at],
+    )
+    .await
+}

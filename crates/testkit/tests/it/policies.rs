@@ -1,0 +1,213 @@
+//! Policies (stored and validated when written), organization features and the root quorum,
+//! through the HTTP server on both stores.
+
+use crate::on_both_stores;
+use crate::support::*;
+use quorate_proto as wire;
+use quorate_proto::policy as pw;
+use quorate_testkit::{Backend, TestServer};
+use serde_json::json;
+
+on_both_stores!(policy_crud, features_and_root_quorum);
+
+async fn policy_crud(backend: Backend) {
+    let s = TestServer::start(backend, "policy_crud").await.unwrap();
+    let c = s.root_client();
+    let org = s.root.organization_id.clone();
+    let a = c
+        .submit(
+            "create_policy",
+            "ACTIVITY_TYPE_CREATE_POLICY_V3",
+            &org,
+            json!({
+            "policyName": "two approvers", "effect": "EFFECT_ALLOW",
+            "condition": "activity.resource == 'WALLET' && activity.action == 'CREATE'",
+            "consensus": "approvers.filter(user, user.tags.contains('admin')).count() >= 2",
+            "notes": "n"}),
+        )
+        .await
+        .unwrap();
+    let id = completed(&a)["policyId"].as_str().unwrap().to_string();
+    let got: pw::GetPolicyResponse = c
+        .query(
+            "get_policy",
+            &json!({"organizationId": org, "policyId": id}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(got.policy.effect, "EFFECT_ALLOW");
+    assert!(got.policy.consensus.contains("approvers.filter"));
+
+    // Invalid expressions are refused with their position, and nothing is stored.
+    for (condition, needle) in [
+        ("activity.type == \"X\"", "quote"),
+        ("activity.nope == 'X'", "nope"),
+        ("activity.type ==", ""),
+    ] {
+        let r = c
+            .submit("create_policy", "ACTIVITY_TYPE_CREATE_POLICY_V3", &org, json!({"policyName": "bad", "effect": "EFFECT_DENY", "condition": condition, "notes": ""}))
+            .await;
+        let (status, _, message) = api_error(r);
+        assert_eq!(status, 400, "{condition}: {message}");
+        assert!(message.contains("parameters.condition"), "{message}");
+        assert!(
+            message.to_lowercase().contains(needle),
+            "{needle}: {message}"
+        );
+    }
+    let many = c
+        .submit("create_policies", "ACTIVITY_TYPE_CREATE_POLICIES", &org, json!({"policies": [
+            {"policyName": "deny exports", "effect": "EFFECT_DENY", "condition": "activity.action == 'EXPORT'", "notes": ""},
+            {"policyName": "allow all", "effect": "EFFECT_ALLOW", "notes": ""}]}))
+        .await
+        .unwrap();
+    let ids = completed(&many)["policyIds"].as_array().unwrap().clone();
+    assert_eq!(ids.len(), 2);
+    let updated = c
+        .submit(
+            "update_policy",
+            "ACTIVITY_TYPE_UPDATE_POLICY_V2",
+            &org,
+            json!({"policyId": id, "policyName": "renamed", "policyEffect": "EFFECT_DENY"}),
+        )
+        .await
+        .unwrap();
+    assert!(updated.result.get("updatePolicyResultV2").is_some());
+    let list: pw::GetPoliciesResponse = c
+        .query("list_policies", &json!({"organizationId": org}))
+        .await
+        .unwrap();
+    assert_eq!(list.policies.len(), 3);
+    assert_eq!(
+        (
+            list.policies[0].policy_name.as_str(),
+            list.policies[0].effect.as_str()
+        ),
+        ("renamed", "EFFECT_DENY")
+    );
+    completed(
+        &c.submit(
+            "delete_policy",
+            "ACTIVITY_TYPE_DELETE_POLICY",
+            &org,
+            json!({"policyId": id}),
+        )
+        .await
+        .unwrap(),
+    );
+    completed(
+        &c.submit(
+            "delete_policies",
+            "ACTIVITY_TYPE_DELETE_POLICIES",
+            &org,
+            json!({"policyIds": ids}),
+        )
+        .await
+        .unwrap(),
+    );
+    let list: pw::GetPoliciesResponse = c
+        .query("list_policies", &json!({"organizationId": org}))
+        .await
+        .unwrap();
+    assert!(list.policies.is_empty());
+    s.stop().await.unwrap();
+}
+
+async fn features_and_root_quorum(backend: Backend) {
+    let s = TestServer::start(backend, "features_quorum").await.unwrap();
+    let c = s.root_client();
+    let org = s.root.organization_id.clone();
+    let set = c
+        .submit(
+            "set_organization_feature",
+            "ACTIVITY_TYPE_SET_ORGANIZATION_FEATURE",
+            &org,
+            json!({"name": "FEATURE_NAME_WEBAUTHN_ORIGINS", "value": "https://app.example"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        completed(&set)["features"][0]["value"],
+        json!("https://app.example")
+    );
+    let configs: wire::GetOrganizationConfigsResponse = c
+        .query("get_organization_configs", &json!({"organizationId": org}))
+        .await
+        .unwrap();
+    assert_eq!(
+        configs.configs.features[0].name,
+        "FEATURE_NAME_WEBAUTHN_ORIGINS"
+    );
+    let bad = c
+        .submit(
+            "set_organization_feature",
+            "ACTIVITY_TYPE_SET_ORGANIZATION_FEATURE",
+            &org,
+            json!({"name": "FEATURE_NAME_NOPE", "value": ""}),
+        )
+        .await;
+    assert_eq!(api_error(bad).0, 400);
+    completed(
+        &c.submit(
+            "remove_organization_feature",
+            "ACTIVITY_TYPE_REMOVE_ORGANIZATION_FEATURE",
+            &org,
+            json!({"name": "FEATURE_NAME_WEBAUTHN_ORIGINS"}),
+        )
+        .await
+        .unwrap(),
+    );
+    let configs: wire::GetOrganizationConfigsResponse = c
+        .query("get_organization_configs", &json!({"organizationId": org}))
+        .await
+        .unwrap();
+    assert!(configs.configs.features.is_empty());
+
+    // The root quorum can never lock the organization out.
+    let second = create_user_with_key(&c, &org, "second", &p256()).await;
+    for (threshold, users) in [
+        (0, json!([s.root.user_id])),
+        (2, json!([s.root.user_id])),
+        (1, json!([])),
+    ] {
+        let r = c
+            .submit(
+                "update_root_quorum",
+                "ACTIVITY_TYPE_UPDATE_ROOT_QUORUM",
+                &org,
+                json!({"threshold": threshold, "userIds": users}),
+            )
+            .await;
+        assert_eq!(api_error(r).0, 400, "{threshold} {users}");
+    }
+    let unknown = c
+        .submit(
+            "update_root_quorum",
+            "ACTIVITY_TYPE_UPDATE_ROOT_QUORUM",
+            &org,
+            json!({"threshold": 1, "userIds": ["7d3c4b8e-1f2a-4b5c-9d6e-0a1b2c3d4e5f"]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(unknown.status, "ACTIVITY_STATUS_FAILED");
+    // 2 of 2: the root user's next activity waits for consensus.
+    completed(
+        &c.submit(
+            "update_root_quorum",
+            "ACTIVITY_TYPE_UPDATE_ROOT_QUORUM",
+            &org,
+            json!({"threshold": 2, "userIds": [s.root.user_id, second]}),
+        )
+        .await
+        .unwrap(),
+    );
+    let configs: wire::GetOrganizationConfigsResponse = c
+        .query("get_organization_configs", &json!({"organizationId": org}))
+        .await
+        .unwrap();
+    assert_eq!(configs.configs.quorum.threshold, 2);
+    assert_eq!(configs.configs.quorum.user_ids.len(), 2);
+    let waiting = c.create_user(&org, "third", None).await.unwrap().0;
+    assert_eq!(waiting.status, "ACTIVITY_STATUS_CONSENSUS_NEEDED");
+    s.stop().await.unwrap();
+}
