@@ -76,6 +76,11 @@ impl App {
         let (envelope, org_id, principal) = self
             .authenticate::<SubmitRequest>(body, stamp, Access::Write, |r| &r.organization_id)
             .await?;
+        if let Some(approve) = crate::consensus::selection(path) {
+            return self
+                .vote_on(&envelope, &org_id, &principal, body, stamp, approve)
+                .await;
+        }
         let fingerprint = fingerprint(body);
         let spec = catalog::spec_for(path, &envelope.activity_type).ok_or_else(|| {
             let accepted = catalog::types_for_path(path);
@@ -116,21 +121,7 @@ impl App {
             return Ok(done);
         }
         // The credential was resolved before the lock: a revocation committed meanwhile wins.
-        match tx.get_api_key(&org_id, &principal.key.id).await? {
-            None => {
-                return Err(AppError::new(
-                    ErrorCode::ApiKeyDeleted,
-                    "the API key used to stamp this request has been deleted",
-                ))
-            }
-            Some(k) if k.is_expired(now) => {
-                return Err(AppError::new(
-                    ErrorCode::ApiKeyExpired,
-                    "the API key used to stamp this request has expired",
-                ))
-            }
-            Some(_) => {}
-        }
+        key_still_live(&mut *tx, &org_id, &principal, now).await?;
         let org = tx
             .organization()
             .cloned()
@@ -146,7 +137,14 @@ impl App {
                 });
                 answer = Some(denial(reason));
             }
-            Decision::AwaitConsensus => activity.status = ActivityStatus::ConsensusNeeded,
+            Decision::AwaitConsensus => {
+                activity.status = ActivityStatus::ConsensusNeeded;
+                // Submitting is the initiator's approval.
+                let vote =
+                    crate::consensus::vote(&principal, stamp, body, &activity.id, true, now)?;
+                tx.insert_vote(&org_id, &vote).await?;
+                activity.votes.push(vote);
+            }
             Decision::Execute => {
                 let ctx = Ctx {
                     org: &org,
@@ -195,11 +193,31 @@ impl App {
         })
     }
 
-    async fn begin(&self, org: &str) -> Result<Box<dyn StoreTx>> {
+    pub(crate) async fn begin(&self, org: &str) -> Result<Box<dyn StoreTx>> {
         self.store.begin(org).await.map_err(|e| match e {
             StoreError::NotFound => AppError::not_found(format!("organization `{org}` not found")),
             other => other.into(),
         })
+    }
+}
+
+/// Refuses a stamping key revoked or expired since it was resolved (checked under the lock).
+pub(crate) async fn key_still_live(
+    tx: &mut dyn StoreTx,
+    org: &str,
+    principal: &Principal,
+    now: quorate_domain::Millis,
+) -> Result<()> {
+    match tx.get_api_key(org, &principal.key.id).await? {
+        None => Err(AppError::new(
+            ErrorCode::ApiKeyDeleted,
+            "the API key used to stamp this request has been deleted",
+        )),
+        Some(k) if k.is_expired(now) => Err(AppError::new(
+            ErrorCode::ApiKeyExpired,
+            "the API key used to stamp this request has expired",
+        )),
+        Some(_) => Ok(()),
     }
 }
 
@@ -221,7 +239,7 @@ async fn recorded(tx: &mut dyn StoreTx, activity: &Activity) -> Result<Option<Su
 
 /// The error a failed vault activity is answered with (the same on every resubmission): a
 /// signature or export that could not be made is an error to the caller, not a result.
-fn failure_answer(activity: &Activity) -> Option<AppError> {
+pub(crate) fn failure_answer(activity: &Activity) -> Option<AppError> {
     let f = activity.failure.as_ref()?;
     let vault = catalog::CATALOG.iter().any(|s| {
         s.activity_type == activity.activity_type && crate::vault::command::PATHS.contains(&s.path)
@@ -233,7 +251,7 @@ fn failure_answer(activity: &Activity) -> Option<AppError> {
     Some(AppError::new(code, f.message.clone()))
 }
 
-fn denial(reason: String) -> AppError {
+pub(crate) fn denial(reason: String) -> AppError {
     AppError::new(
         ErrorCode::RequestNotAuthorized,
         "You don't have sufficient permissions to take this action",

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod auth;
 pub mod chain;
 pub mod command;
+pub mod consensus;
 pub mod engine;
 pub mod error;
 pub mod exec;

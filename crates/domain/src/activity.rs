@@ -64,6 +64,8 @@ pub struct Vote {
     pub id: String,
     pub activity_id: String,
     pub user_id: String,
+    /// The voter's name when they voted (shown with the vote).
+    pub user_name: String,
     pub selection: String,
     pub message: String,
     pub public_key: String,

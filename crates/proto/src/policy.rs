@@ -129,3 +129,11 @@ pub struct GetPolicyResponse {
 pub struct GetPoliciesResponse {
     pub policies: Vec<Policy>,
 }
+
+/// `approve_activity` / `reject_activity`: the activity to vote on, by fingerprint. The answer
+/// is that activity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VoteIntent {
+    pub fingerprint: String,
+}

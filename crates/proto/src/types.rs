@@ -31,6 +31,52 @@ pub struct Status {
     pub details: Vec<crate::ErrorDetail>,
 }
 
+/// A user's approval or rejection of an activity (swagger `v1Vote`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Vote {
+    pub id: String,
+    pub user_id: String,
+    pub user: User,
+    pub activity_id: String,
+    /// `VOTE_SELECTION_APPROVED` or `VOTE_SELECTION_REJECTED`.
+    pub selection: String,
+    /// The request body the voter stamped.
+    pub message: String,
+    pub public_key: String,
+    pub signature: String,
+    pub scheme: String,
+    pub created_at: Timestamp,
+}
+
+impl From<&domain::Vote> for Vote {
+    fn from(v: &domain::Vote) -> Self {
+        let user = domain::User {
+            id: v.user_id.clone(),
+            organization_id: String::new(),
+            name: v.user_name.clone(),
+            email: None,
+            phone_number: None,
+            tag_ids: Vec::new(),
+            api_keys: Vec::new(),
+            created_at: v.created_at,
+            updated_at: v.created_at,
+        };
+        Vote {
+            id: v.id.clone(),
+            user_id: v.user_id.clone(),
+            user: User::from(&user),
+            activity_id: v.activity_id.clone(),
+            selection: v.selection.clone(),
+            message: v.message.clone(),
+            public_key: v.public_key.clone(),
+            signature: v.signature.clone(),
+            scheme: v.scheme.clone(),
+            created_at: Timestamp::from_ms(v.created_at),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Activity {
@@ -43,8 +89,7 @@ pub struct Activity {
     pub intent: Value,
     #[schema(value_type = Object)]
     pub result: Value,
-    #[schema(value_type = Vec<Object>)]
-    pub votes: Vec<Value>,
+    pub votes: Vec<Vote>,
     pub fingerprint: String,
     pub can_approve: bool,
     pub can_reject: bool,
@@ -63,7 +108,7 @@ impl From<&domain::Activity> for Activity {
             activity_type: a.activity_type.clone(),
             intent: a.intent.clone(),
             result: a.result.clone(),
-            votes: Vec::new(),
+            votes: a.votes.iter().map(Vote::from).collect(),
             fingerprint: a.fingerprint.clone(),
             can_approve: false,
             can_reject: false,

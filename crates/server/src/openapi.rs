@@ -78,6 +78,7 @@ fn intent_schema(path: &str) -> &'static str {
         "set_organization_feature" => "SetOrganizationFeatureIntent",
         "remove_organization_feature" => "RemoveOrganizationFeatureIntent",
         "update_root_quorum" => "UpdateRootQuorumIntent",
+        "approve_activity" | "reject_activity" => "VoteIntent",
         _ => "DeleteApiKeysIntent",
     }
 }
@@ -190,7 +191,12 @@ pub fn document() -> OpenApi {
     }
     for name in known_paths::SUBMIT {
         let path = format!("/public/v1/submit/{name}");
-        let types = catalog::types_for_path(name);
+        let mut types = catalog::types_for_path(name);
+        match *name {
+            "approve_activity" => types.push("ACTIVITY_TYPE_APPROVE_ACTIVITY"),
+            "reject_activity" => types.push("ACTIVITY_TYPE_REJECT_ACTIVITY"),
+            _ => {}
+        }
         let item = if types.is_empty() {
             not_implemented(format!("submit_{name}"))
         } else {
@@ -318,6 +324,7 @@ pub fn document() -> OpenApi {
         policy::GetPolicyRequest,
         policy::GetPolicyResponse,
         policy::GetPoliciesResponse,
+        policy::VoteIntent,
     );
     let components = components.build();
     OpenApiBuilder::new()

@@ -89,7 +89,8 @@ async fn submit(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let served = catalog::implemented_paths().any(|p| p == name);
+    let served = catalog::implemented_paths().any(|p| p == name)
+        || quorate_app::consensus::selection(&name).is_some();
     let (stamp, body) = accept("submit", &name, served, &headers, body).await?;
     // Run to completion even if the client goes away: an activity is recorded whole or not at all,
     // and is never abandoned halfway through its transaction.

@@ -13,7 +13,7 @@ mod vault;
 use async_trait::async_trait;
 use quorate_domain::{
     Activity, ApiKey, KeyRef, Millis, Organization, Policy, PrivateKey, Sealed, Tag, TagKind, User,
-    Wallet, WalletAccount, WalletSecrets,
+    Vote, Wallet, WalletAccount, WalletSecrets,
 };
 
 pub use dialect::Backend;
@@ -237,6 +237,8 @@ pub trait StoreTx: Reader {
         features: &[(String, String)],
         at: Millis,
     ) -> Result<()>;
+    /// Records a vote; a second vote of the same user on the same activity is a `Conflict`.
+    async fn insert_vote(&mut self, org: &str, vote: &Vote) -> Result<()>;
     async fn insert_activity(&mut self, activity: &Activity) -> Result<()>;
     async fn update_activity(&mut self, activity: &Activity) -> Result<()>;
     /// Appends a log entry and advances the organization's chain head.

@@ -2,7 +2,7 @@
 
 use crate::exec::Row;
 use crate::{LogEntry, Result, StoreError};
-use quorate_domain::{Activity, ActivityStatus, ApiKey, Failure, Tag, TagKind, User};
+use quorate_domain::{Activity, ActivityStatus, ApiKey, Failure, Tag, TagKind, User, Vote};
 
 pub(crate) fn api_key(row: &Row) -> Result<ApiKey> {
     Ok(ApiKey {
@@ -98,4 +98,21 @@ pub(crate) fn log_entry(row: &Row) -> Result<LogEntry> {
 
 pub(crate) fn features_from_json(text: &str) -> Result<Vec<(String, String)>> {
     serde_json::from_str(text).map_err(|e| StoreError::Other(format!("corrupt `features`: {e}")))
+}
+
+pub(crate) const VOTE_COLS: &str = "id, activity_id, user_id, user_name, selection, message, public_key, signature, scheme, created_at";
+
+pub(crate) fn vote(row: &Row) -> Result<Vote> {
+    Ok(Vote {
+        id: row.text("id")?,
+        activity_id: row.text("activity_id")?,
+        user_id: row.text("user_id")?,
+        user_name: row.text("user_name")?,
+        selection: row.text("selection")?,
+        message: row.text("message")?,
+        public_key: row.text("public_key")?,
+        signature: row.text("signature")?,
+        scheme: row.text("scheme")?,
+        created_at: row.int("created_at")?,
+    })
 }

@@ -15,7 +15,7 @@ use crate::{
 use async_trait::async_trait;
 use quorate_domain::{
     Activity, ApiKey, KeyRef, Millis, Organization, Policy, PrivateKey, Sealed, Tag, TagKind, User,
-    Wallet, WalletAccount, WalletSecrets,
+    Vote, Wallet, WalletAccount, WalletSecrets,
 };
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyPool, Transaction};
@@ -299,6 +299,33 @@ async fn attach(db: &mut dyn Exec, org: &str, users: &mut [User]) -> Result<()> 
     Ok(())
 }
 
+/// Attaches the votes of `activities` (one query), oldest first.
+async fn attach_votes(db: &mut dyn Exec, org: &str, activities: &mut [Activity]) -> Result<()> {
+    if activities.is_empty() {
+        return Ok(());
+    }
+    let mut a = args![org];
+    let params: Vec<String> = activities
+        .iter()
+        .map(|x| {
+            a.push(Arg::from(&x.id));
+            format!("${}", a.len())
+        })
+        .collect();
+    let sql = format!(
+        "SELECT {} FROM votes WHERE organization_id = $1 AND activity_id IN ({}) ORDER BY created_at, id",
+        rows::VOTE_COLS,
+        params.join(", ")
+    );
+    for row in db.rows(&sql, a).await? {
+        let v = rows::vote(&row)?;
+        if let Some(x) = activities.iter_mut().find(|x| x.id == v.activity_id) {
+            x.votes.push(v);
+        }
+    }
+    Ok(())
+}
+
 /// Reads a live organization and its chain head; `suffix` may lock the row (`FOR UPDATE`).
 async fn load_organization(
     db: &mut dyn Exec,
@@ -476,12 +503,14 @@ impl<T: Conn> Reader for T {
         let sql = format!(
             "SELECT {ACTIVITY_COLS} FROM activities WHERE organization_id = $1 AND id = $2"
         );
-        self.db()?
-            .row(&sql, args![org, id])
-            .await?
-            .as_ref()
-            .map(rows::activity)
-            .transpose()
+        let mut db = self.db()?;
+        let Some(row) = db.row(&sql, args![org, id]).await? else {
+            return Ok(None);
+        };
+        let mut list = [rows::activity(&row)?];
+        attach_votes(&mut *db, org, &mut list).await?;
+        let [a] = list;
+        Ok(Some(a))
     }
 
     async fn find_activity_by_fingerprint(
@@ -490,12 +519,14 @@ impl<T: Conn> Reader for T {
         fingerprint: &str,
     ) -> Result<Option<Activity>> {
         let sql = format!("SELECT {ACTIVITY_COLS} FROM activities WHERE organization_id = $1 AND fingerprint = $2");
-        self.db()?
-            .row(&sql, args![org, fingerprint])
-            .await?
-            .as_ref()
-            .map(rows::activity)
-            .transpose()
+        let mut db = self.db()?;
+        let Some(row) = db.row(&sql, args![org, fingerprint]).await? else {
+            return Ok(None);
+        };
+        let mut list = [rows::activity(&row)?];
+        attach_votes(&mut *db, org, &mut list).await?;
+        let [a] = list;
+        Ok(Some(a))
     }
 
     async fn list_activities(&mut self, org: &str, query: &ActivityQuery) -> Result<Vec<Activity>> {
@@ -540,6 +571,7 @@ impl<T: Conn> Reader for T {
         if reverse {
             out.reverse();
         }
+        attach_votes(&mut *db, org, &mut out).await?;
         Ok(out)
     }
 
@@ -1002,6 +1034,16 @@ impl<T: TxConn> StoreTx for T {
         at: Millis,
     ) -> Result<()> {
         changed(policy::set_features(&mut *self.db()?, org, features, at).await?)
+    }
+
+    async fn insert_vote(&mut self, org: &str, v: &Vote) -> Result<()> {
+        self.db()?
+            .run(
+                "INSERT INTO votes (id, organization_id, activity_id, user_id, user_name, selection, message, public_key, signature, scheme, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                args![&v.id, org, &v.activity_id, &v.user_id, &v.user_name, &v.selection, &v.message, &v.public_key, &v.signature, &v.scheme, v.created_at],
+            )
+            .await
+            .map(|_| ())
     }
 
     async fn insert_activity(&mut self, a: &Activity) -> Result<()> {

@@ -232,12 +232,12 @@ async fn bad_input_is_a_clear_4xx() {
         .unwrap();
     expect(&raw, 404, 5, "ROUTE_NOT_FOUND");
     let raw = c
-        .post_raw("/public/v1/submit/create_policy", b"{}".to_vec())
+        .post_raw("/public/v1/submit/create_invitations", b"{}".to_vec())
         .await
         .unwrap();
     expect(&raw, 501, 12, "NOT_IMPLEMENTED");
     let raw = c
-        .post_raw("/public/v1/query/list_policies", b"{}".to_vec())
+        .post_raw("/public/v1/query/get_authenticators", b"{}".to_vec())
         .await
         .unwrap();
     expect(&raw, 501, 12, "NOT_IMPLEMENTED");

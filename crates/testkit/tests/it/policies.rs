@@ -8,7 +8,11 @@ use quorate_proto::policy as pw;
 use quorate_testkit::{Backend, TestServer};
 use serde_json::json;
 
-on_both_stores!(policy_crud, features_and_root_quorum);
+on_both_stores!(
+    policy_crud,
+    features_and_root_quorum,
+    racing_final_votes_execute_once
+);
 
 async fn policy_crud(backend: Backend) {
     let s = TestServer::start(backend, "policy_crud").await.unwrap();
@@ -164,7 +168,10 @@ async fn features_and_root_quorum(backend: Backend) {
     assert!(configs.configs.features.is_empty());
 
     // The root quorum can never lock the organization out.
-    let second = create_user_with_key(&c, &org, "second", &p256()).await;
+    let second_key = p256();
+    let second = create_user_with_key(&c, &org, "second", &second_key).await;
+    let outsider_key = p256();
+    create_user_with_key(&c, &org, "outsider", &outsider_key).await;
     for (threshold, users) in [
         (0, json!([s.root.user_id])),
         (2, json!([s.root.user_id])),
@@ -209,5 +216,174 @@ async fn features_and_root_quorum(backend: Backend) {
     assert_eq!(configs.configs.quorum.user_ids.len(), 2);
     let waiting = c.create_user(&org, "third", None).await.unwrap().0;
     assert_eq!(waiting.status, "ACTIVITY_STATUS_CONSENSUS_NEEDED");
+    assert_eq!(waiting.votes.len(), 1, "the initiator's approval");
+    // The second root user approves by fingerprint: the activity executes and is answered.
+    let second_client = s.client(
+        quorate_crypto::keys::ApiKeyPair::from_private_hex(
+            quorate_crypto::ApiKeyCurve::P256,
+            &second_key.private_key_hex(),
+        )
+        .unwrap(),
+    );
+    let approve = json!({"fingerprint": waiting.fingerprint});
+    let done = second_client
+        .submit(
+            "approve_activity",
+            "ACTIVITY_TYPE_APPROVE_ACTIVITY",
+            &org,
+            approve.clone(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (done.id.as_str(), done.status.as_str()),
+        (waiting.id.as_str(), "ACTIVITY_STATUS_COMPLETED")
+    );
+    assert_eq!(done.votes.len(), 2);
+    assert!(done.result["createUsersResult"]["userIds"][0].is_string());
+    let users = c.list_users(&org).await.unwrap();
+    assert_eq!(users.iter().filter(|u| u.user_name == "third").count(), 1);
+    // Voting again changes nothing; a finished activity takes no new votes.
+    let again = second_client
+        .submit(
+            "approve_activity",
+            "ACTIVITY_TYPE_APPROVE_ACTIVITY",
+            &org,
+            approve,
+        )
+        .await
+        .unwrap();
+    assert_eq!(again.status, "ACTIVITY_STATUS_COMPLETED");
+    // A rejection ends the next one.
+    let next = c.create_user(&org, "fourth", None).await.unwrap().0;
+    let rejected = second_client
+        .submit(
+            "reject_activity",
+            "ACTIVITY_TYPE_REJECT_ACTIVITY",
+            &org,
+            json!({"fingerprint": next.fingerprint}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(rejected.status, "ACTIVITY_STATUS_REJECTED");
+    let late = c
+        .submit(
+            "approve_activity",
+            "ACTIVITY_TYPE_APPROVE_ACTIVITY",
+            &org,
+            json!({"fingerprint": next.fingerprint}),
+        )
+        .await;
+    // The initiator already voted: the answer is the (rejected) activity.
+    assert_eq!(late.unwrap().status, "ACTIVITY_STATUS_REJECTED");
+    // Users outside the quorum cannot vote; unknown fingerprints are 404.
+    let pending = c.create_user(&org, "fifth", None).await.unwrap().0;
+    let outsider = s.client(
+        quorate_crypto::keys::ApiKeyPair::from_private_hex(
+            quorate_crypto::ApiKeyCurve::P256,
+            &outsider_key.private_key_hex(),
+        )
+        .unwrap(),
+    );
+    let denied = outsider
+        .submit(
+            "approve_activity",
+            "ACTIVITY_TYPE_APPROVE_ACTIVITY",
+            &org,
+            json!({"fingerprint": pending.fingerprint}),
+        )
+        .await;
+    assert_eq!(api_error(denied).0, 403);
+    let unknown = second_client
+        .submit(
+            "approve_activity",
+            "ACTIVITY_TYPE_APPROVE_ACTIVITY",
+            &org,
+            json!({"fingerprint": "sha256:00"}),
+        )
+        .await;
+    assert_eq!(api_error(unknown).0, 404);
+    s.stop().await.unwrap();
+}
+
+async fn racing_final_votes_execute_once(backend: Backend) {
+    let s = TestServer::start(backend, "racing_votes").await.unwrap();
+    let c = s.root_client();
+    let org = s.root.organization_id.clone();
+    let (k2, k3) = (p256(), p256());
+    let u2 = create_user_with_key(&c, &org, "r2", &k2).await;
+    let u3 = create_user_with_key(&c, &org, "r3", &k3).await;
+    completed(
+        &c.submit(
+            "update_root_quorum",
+            "ACTIVITY_TYPE_UPDATE_ROOT_QUORUM",
+            &org,
+            json!({"threshold": 2, "userIds": [s.root.user_id, u2, u3]}),
+        )
+        .await
+        .unwrap(),
+    );
+    for round in 0..5 {
+        let pending = c
+            .create_user(&org, &format!("raced-{round}"), None)
+            .await
+            .unwrap()
+            .0;
+        assert_eq!(pending.status, "ACTIVITY_STATUS_CONSENSUS_NEEDED");
+        let body = json!({"fingerprint": pending.fingerprint});
+        let (a2, a3) = (
+            s.client(
+                quorate_crypto::keys::ApiKeyPair::from_private_hex(
+                    quorate_crypto::ApiKeyCurve::P256,
+                    &k2.private_key_hex(),
+                )
+                .unwrap(),
+            ),
+            s.client(
+                quorate_crypto::keys::ApiKeyPair::from_private_hex(
+                    quorate_crypto::ApiKeyCurve::P256,
+                    &k3.private_key_hex(),
+                )
+                .unwrap(),
+            ),
+        );
+        let (b2, b3) = (body.clone(), body);
+        let org2 = org.clone();
+        let org3 = org.clone();
+        let (r2, r3) = tokio::join!(
+            async move {
+                a2.submit(
+                    "approve_activity",
+                    "ACTIVITY_TYPE_APPROVE_ACTIVITY",
+                    &org2,
+                    b2,
+                )
+                .await
+            },
+            async move {
+                a3.submit(
+                    "approve_activity",
+                    "ACTIVITY_TYPE_APPROVE_ACTIVITY",
+                    &org3,
+                    b3,
+                )
+                .await
+            },
+        );
+        // One vote decides; the other finds it decided (400) or already completed.
+        let completed_answers = [&r2, &r3]
+            .iter()
+            .filter(|r| matches!(r, Ok(a) if a.status == "ACTIVITY_STATUS_COMPLETED"))
+            .count();
+        assert!(completed_answers >= 1, "{r2:?} {r3:?}");
+        let users = c.list_users(&org).await.unwrap();
+        assert_eq!(
+            users
+                .iter()
+                .filter(|u| u.user_name == format!("raced-{round}"))
+                .count(),
+            1
+        );
+    }
     s.stop().await.unwrap();
 }

@@ -1,0 +1,215 @@
+//! Votes: `approve_activity` / `reject_activity` by fingerprint. A vote is recorded once per
+//! user; when the root quorum is reached the activity executes in the same transaction as the
+//! deciding vote, exactly once (the organization's lock serializes racing votes); a rejection
+//! ends it as `REJECTED`. The answer is the activity voted on.
+
+use crate::auth::Principal;
+use crate::command::{self, CredentialEffect};
+use crate::engine::{append, denial, failure_answer, key_still_live, Submitted};
+use crate::error::{AppError, Result};
+use crate::exec::{self, Ctx, ExecError};
+use crate::App;
+use quorate_domain::{
+    catalog, new_id, Activity, ActivityStatus, Failure, Millis, Organization, Vote,
+};
+use quorate_proto::{ErrorCode, SubmitRequest};
+use serde_json::{json, Value};
+
+pub const APPROVED: &str = "VOTE_SELECTION_APPROVED";
+pub const REJECTED: &str = "VOTE_SELECTION_REJECTED";
+
+/// `Some(true)` for `approve_activity`, `Some(false)` for `reject_activity`.
+pub fn selection(path: &str) -> Option<bool> {
+    match path {
+        "approve_activity" => Some(true),
+        "reject_activity" => Some(false),
+        _ => None,
+    }
+}
+
+/// The vote `principal` casts with this stamped body.
+pub(crate) fn vote(
+    principal: &Principal,
+    stamp: Option<&str>,
+    body: &[u8],
+    activity_id: &str,
+    approve: bool,
+    now: Millis,
+) -> Result<Vote> {
+    let signature = stamp
+        .and_then(|h| quorate_crypto::stamp::decode_header(h).ok())
+        .map(|s| s.signature)
+        .unwrap_or_default();
+    Ok(Vote {
+        id: new_id(),
+        activity_id: activity_id.to_string(),
+        user_id: principal.key.user_id.clone(),
+        user_name: principal.user_name.clone(),
+        selection: if approve { APPROVED } else { REJECTED }.to_string(),
+        message: String::from_utf8_lossy(body).into_owned(),
+        public_key: principal.public_key.clone(),
+        signature,
+        scheme: principal.scheme.as_str().to_string(),
+        created_at: now,
+    })
+}
+
+/// Whether the approvals recorded on `activity` meet `org`'s root quorum.
+fn root_quorum_met(org: &Organization, activity: &Activity) -> bool {
+    let approvals = activity
+        .votes
+        .iter()
+        .filter(|v| v.selection == APPROVED && org.root_user_ids.contains(&v.user_id))
+        .count();
+    approvals >= org.root_quorum_threshold as usize
+}
+
+impl App {
+    pub(crate) async fn vote_on(
+        &self,
+        envelope: &SubmitRequest,
+        org_id: &str,
+        principal: &Principal,
+        body: &[u8],
+        stamp: Option<&str>,
+        approve: bool,
+    ) -> Result<Submitted> {
+        let expected = if approve {
+            "ACTIVITY_TYPE_APPROVE_ACTIVITY"
+        } else {
+            "ACTIVITY_TYPE_REJECT_ACTIVITY"
+        };
+        if envelope.activity_type != expected {
+            return Err(AppError::invalid(format!("`type` must be {expected}")));
+        }
+        let intent: quorate_proto::policy::VoteIntent =
+            quorate_proto::decode_value("parameters", envelope.parameters.clone())
+                .map_err(AppError::invalid)?;
+        let fingerprint = intent.fingerprint.trim().to_string();
+        if fingerprint.is_empty() || fingerprint.len() > 200 {
+            return Err(AppError::invalid(
+                "`parameters.fingerprint` must be an activity's fingerprint",
+            ));
+        }
+        let vault = self.vault()?;
+        let now = self.clock.now_ms();
+        let mut tx = self.begin(org_id).await?;
+        let Some(mut activity) = tx
+            .find_activity_by_fingerprint(org_id, &fingerprint)
+            .await?
+        else {
+            return Err(AppError::not_found(format!(
+                "no activity with fingerprint `{}` in organization `{org_id}`",
+                fingerprint.chars().take(80).collect::<String>()
+            )));
+        };
+        let me = principal.key.user_id.as_str();
+        // Voting again (or resubmitting the vote) changes nothing.
+        if activity.votes.iter().any(|v| v.user_id == me) {
+            return Ok(Submitted {
+                activity,
+                error: None,
+            });
+        }
+        if activity.status != ActivityStatus::ConsensusNeeded {
+            return Err(AppError::invalid(format!(
+                "activity `{}` is not awaiting consensus (status {})",
+                activity.id,
+                activity.status.as_str()
+            )));
+        }
+        key_still_live(&mut *tx, org_id, principal, now).await?;
+        let org = tx
+            .organization()
+            .cloned()
+            .ok_or_else(|| AppError::not_found(format!("organization `{org_id}` not found")))?;
+        // Until policies name other approvers, the root quorum's members vote.
+        if !org.root_user_ids.iter().any(|r| r == me) {
+            return Err(denial(format!(
+                "user `{me}` is not an approver of activity `{}`",
+                activity.id
+            )));
+        }
+        let v = vote(principal, stamp, body, &activity.id, approve, now)?;
+        tx.insert_vote(org_id, &v).await?;
+        activity.votes.push(v.clone());
+        activity.updated_at = now;
+        let mut effect = CredentialEffect::None;
+        let mut error = None;
+        if !approve {
+            activity.status = ActivityStatus::Rejected;
+        } else if root_quorum_met(&org, &activity) {
+            let (spec, cmd) = stored_command(&activity)?;
+            effect = cmd.credential_effect();
+            let ctx = Ctx {
+                org: &org,
+                now,
+                vault: &vault,
+            };
+            match exec::execute(&mut *tx, &ctx, &cmd).await {
+                Ok(result) => {
+                    activity.status = ActivityStatus::Completed;
+                    activity.result = json!({ spec.result_key: result });
+                    tx.bump_version(org_id, now).await?;
+                }
+                Err(ExecError::Store(e)) => return Err(e.into()),
+                Err(ExecError::Failed(code, message)) => {
+                    // Keep the vote and the failure, nothing the command did.
+                    tx.rollback().await?;
+                    tx = self.begin(org_id).await?;
+                    match tx
+                        .find_activity_by_fingerprint(org_id, &fingerprint)
+                        .await?
+                    {
+                        Some(a)
+                            if a.status == ActivityStatus::ConsensusNeeded
+                                && !a.votes.iter().any(|x| x.user_id == me) => {}
+                        Some(a) => {
+                            return Ok(Submitted {
+                                activity: a,
+                                error: None,
+                            })
+                        }
+                        None => return Err(AppError::not_found("the activity disappeared")),
+                    }
+                    tx.insert_vote(org_id, &v).await?;
+                    activity.status = ActivityStatus::Failed;
+                    activity.failure = Some(Failure {
+                        code: code.grpc_code(),
+                        message,
+                        reason: code.as_str().to_string(),
+                    });
+                    error = failure_answer(&activity);
+                }
+            }
+        }
+        if activity.status != ActivityStatus::ConsensusNeeded {
+            tx.update_activity(&activity).await?;
+            append(&mut *tx, &activity).await?;
+        }
+        tx.commit().await?;
+        match effect {
+            CredentialEffect::None => {}
+            CredentialEffect::Adds(keys) => self.auth.forget_keys(&keys),
+            CredentialEffect::Changes => self.auth.invalidate(),
+        }
+        Ok(Submitted { activity, error })
+    }
+}
+
+/// The command an activity recorded, parsed again from its stored intent.
+fn stored_command(
+    activity: &Activity,
+) -> Result<(&'static catalog::ActivitySpec, command::Command)> {
+    let spec = catalog::CATALOG
+        .iter()
+        .find(|s| s.activity_type == activity.activity_type)
+        .ok_or_else(|| AppError::new(ErrorCode::Internal, "stored activity of an unknown type"))?;
+    let params: Value = activity
+        .intent
+        .as_object()
+        .and_then(|o| o.values().next().cloned())
+        .unwrap_or(Value::Null);
+    let cmd = command::parse(spec.path, spec.activity_type, params)?;
+    Ok((spec, cmd))
+}
