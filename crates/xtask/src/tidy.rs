@@ -32,7 +32,7 @@ mod tests {
 
     #[test]
     fn pure_crates_do_no_io() {
-        for krate in ["domain", "crypto"] {
+        for krate in ["domain", "crypto", "policy"] {
             let d = deps(krate);
             for banned in [
                 "tokio",
