@@ -35,9 +35,15 @@
 //!
 //! - [`parse`] / [`parse_with`]: source → checked [`Expr`] for a [`Scope`], or a [`PolicyError`]
 //!   `{message, offset, line, col}`.
-//! - [`evaluate`]: one expression over one document → [`Value`] or [`EvalError`].
-//! - [`Policy::compile`], [`PolicySet::new`], [`PolicySet::decide`] → [`Decision`]
-//!   `{outcome, evaluations}`.
+//! - [`evaluate`]: one expression over one document → [`Value`] or [`EvalError`]
+//!   `{kind, message, offset}` ([`EvalError::position`] gives line and column).
+//! - [`Policy::compile`] (an [`InvalidPolicy`] names the field), [`PolicySet::new`],
+//!   [`PolicySet::decide`] → [`Decision`] `{outcome, evaluations}`: the [`Outcome`] (with the
+//!   denying or allowing policy ids, and Turnkey's denial text via
+//!   [`Outcome::denial_detail`]) and, per policy, a [`PolicyEvaluation`]
+//!   `{policy_id, effect, outcome, message, error}`; `Display` prints the explanation.
+//! - Documents are [`Value`]s: maps ([`Map`]), lists, strings, bools, [`Int`]s (build wei
+//!   amounts with [`Int::from_be_bytes`]), [`Timestamp`]s; [`Value::from_json`] converts JSON.
 //! - [`bench::bench_decide`]: p50/p99 of a decision over `n` realistic policies.
 //!
 //! # The language (tkhq/docs `features/policies/language.mdx`)
@@ -98,7 +104,10 @@
 //!
 //! Compile once: each expression is a flat node arena with keyword paths interned, and a
 //! [`PolicySet`] interns paths across all its policies, so each path (`activity.type`) is
-//! resolved at most once per request; values are borrowed from the input, not copied.
+//! resolved at most once per request; values are borrowed from the input, not copied. The
+//! common comparison of a path, variable or variable's field with a literal is one node
+//! evaluated without visiting its children. A decision over the 50 sample policies of
+//! [`mod@bench`] costs about 53,000 instructions (callgrind), 6–9 µs on the development machine.
 
 pub mod bench;
 mod check;
