@@ -1,6 +1,7 @@
 //! quorate-domain: identifiers, value types, entities and the activity catalog. No I/O, no async.
 
 pub mod activity;
+pub mod activity_kinds;
 pub mod catalog;
 pub mod entity;
 pub mod id;
