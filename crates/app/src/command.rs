@@ -188,6 +188,33 @@ pub enum CredentialEffect {
 }
 
 impl Command {
+    /// Whether completing it bumps the organization's version (which keys the compiled-policy
+    /// cache): changes to users, keys, tags, policies, quorum or features do; signatures,
+    /// exports and wallets do not.
+    pub fn bumps_version(&self) -> bool {
+        match self {
+            Command::Vault(v) => matches!(
+                v,
+                VaultCommand::CreatePrivateKeyTag { .. }
+                    | VaultCommand::UpdatePrivateKeyTag { .. }
+                    | VaultCommand::DeletePrivateKeyTags(_)
+                    | VaultCommand::CreatePrivateKeys { .. }
+                    | VaultCommand::DeletePrivateKeys { .. }
+            ),
+            _ => true,
+        }
+    }
+
+    /// Only the root quorum may do these; policies cannot allow them.
+    pub fn root_quorum_only(&self) -> bool {
+        matches!(
+            self,
+            Command::UpdateRootQuorum { .. }
+                | Command::SetFeature { .. }
+                | Command::RemoveFeature { .. }
+        )
+    }
+
     pub fn credential_effect(&self) -> CredentialEffect {
         let keys = |users: &[NewUser]| {
             users

@@ -123,10 +123,13 @@ impl App {
             .organization()
             .cloned()
             .ok_or_else(|| AppError::not_found(format!("organization `{org_id}` not found")))?;
-        // Until policies name other approvers, the root quorum's members vote.
-        if !org.root_user_ids.iter().any(|r| r == me) {
+        // Any user of the organization may approve (it counts where the root quorum or a
+        // policy's consensus names them); rejecting ends the activity, so only the root quorum's
+        // members and the initiator may.
+        let is_root = org.root_user_ids.iter().any(|r| r == me);
+        if !approve && !is_root && activity.user_id != me {
             return Err(denial(format!(
-                "user `{me}` is not an approver of activity `{}`",
+                "user `{me}` may not reject activity `{}`",
                 activity.id
             )));
         }
@@ -136,10 +139,39 @@ impl App {
         activity.updated_at = now;
         let mut effect = CredentialEffect::None;
         let mut error = None;
+        let (spec, cmd) = stored_command(&activity)?;
+        let decided = if !approve {
+            None
+        } else if root_quorum_met(&org, &activity) {
+            Some(crate::engine::Decision::Execute)
+        } else if cmd.root_quorum_only() {
+            Some(crate::engine::Decision::AwaitConsensus)
+        } else {
+            let votes = activity.votes.clone();
+            Some(
+                self.decide_by_policies(
+                    &mut *tx,
+                    &org,
+                    &activity,
+                    &cmd,
+                    &votes,
+                    now,
+                    crate::engine::Decision::AwaitConsensus,
+                )
+                .await?,
+            )
+        };
+        if let Some(crate::engine::Decision::Deny(reason)) = &decided {
+            activity.status = ActivityStatus::Failed;
+            activity.failure = Some(Failure {
+                code: 7,
+                message: reason.clone(),
+                reason: ErrorCode::RequestNotAuthorized.as_str().to_string(),
+            });
+        }
         if !approve {
             activity.status = ActivityStatus::Rejected;
-        } else if root_quorum_met(&org, &activity) {
-            let (spec, cmd) = stored_command(&activity)?;
+        } else if matches!(decided, Some(crate::engine::Decision::Execute)) {
             effect = cmd.credential_effect();
             let ctx = Ctx {
                 org: &org,
@@ -150,7 +182,9 @@ impl App {
                 Ok(result) => {
                     activity.status = ActivityStatus::Completed;
                     activity.result = json!({ spec.result_key: result });
-                    tx.bump_version(org_id, now).await?;
+                    if cmd.bumps_version() {
+                        tx.bump_version(org_id, now).await?;
+                    }
                 }
                 Err(ExecError::Store(e)) => return Err(e.into()),
                 Err(ExecError::Failed(code, message)) => {

@@ -22,34 +22,23 @@ pub struct Submitted {
     pub error: Option<AppError>,
 }
 
-const DENIED: &str = "No policies evaluated to outcome: Allow";
+pub(crate) const DENIED: &str = "No policies evaluated to outcome: Allow";
 
 /// How the engine decided.
-enum Decision {
+pub(crate) enum Decision {
     Execute,
     AwaitConsensus,
     Deny(String),
 }
 
-/// Turnkey's rule without user policies (those arrive with the policy engine): root quorum
-/// members act when the quorum is met by their own approval; anyone else may manage only
-/// their own credentials.
-/// `org` is the organization as read under its write lock, so the decision sees the current
-/// root quorum.
-fn decide(principal: &Principal, org: &Organization, cmd: &Command) -> Decision {
-    if org.root_user_ids.contains(&principal.key.user_id) {
-        return if org.root_quorum_threshold <= 1 {
-            Decision::Execute
-        } else {
-            Decision::AwaitConsensus
-        };
-    }
+/// Implicit permissions (Turnkey): a user may manage their own API keys and rename themselves
+/// (not their email or phone number, which identify them).
+fn own_credentials(principal: &Principal, cmd: &Command) -> bool {
     let me = principal.key.user_id.as_str();
-    let own_credentials = match cmd {
+    match cmd {
         Command::CreateApiKeys { user_id, .. } | Command::DeleteApiKeys { user_id, .. } => {
             user_id == me
         }
-        // Only the name: emails and phone numbers identify users (sub-org lookups by EMAIL).
         Command::UpdateUser {
             user_id,
             tag_ids: None,
@@ -58,11 +47,6 @@ fn decide(principal: &Principal, org: &Organization, cmd: &Command) -> Decision 
             ..
         } => user_id == me,
         _ => false,
-    };
-    if own_credentials {
-        Decision::Execute
-    } else {
-        Decision::Deny(DENIED.to_string())
     }
 }
 
@@ -127,7 +111,11 @@ impl App {
             .cloned()
             .ok_or_else(|| AppError::not_found(format!("organization `{org_id}` not found")))?;
         let mut answer = None;
-        match decide(&principal, &org, &cmd) {
+        let initiator = crate::consensus::vote(&principal, stamp, body, &activity.id, true, now)?;
+        let decision = self
+            .decide(&mut *tx, &org, &principal, &activity, &cmd, &initiator, now)
+            .await?;
+        match decision {
             Decision::Deny(reason) => {
                 activity.status = ActivityStatus::Failed;
                 activity.failure = Some(Failure {
@@ -155,7 +143,9 @@ impl App {
                     Ok(result) => {
                         activity.status = ActivityStatus::Completed;
                         activity.result = json!({ spec.result_key: result });
-                        tx.bump_version(&org_id, now).await?;
+                        if cmd.bumps_version() {
+                            tx.bump_version(&org_id, now).await?;
+                        }
                     }
                     Err(ExecError::Store(e)) => return Err(e.into()),
                     Err(ExecError::Failed(code, message)) => {
@@ -190,6 +180,96 @@ impl App {
         Ok(Submitted {
             activity,
             error: answer,
+        })
+    }
+
+    /// Turnkey's decision rule: root quorum met → allow; root-quorum-only activities need it;
+    /// own credentials are implicitly allowed; otherwise the organization's policies decide
+    /// (deny over allow; an allow whose consensus is not met yet waits), and where nothing
+    /// allows, a root user's activity waits for the root quorum and anyone else's is denied.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn decide(
+        &self,
+        tx: &mut dyn StoreTx,
+        org: &Organization,
+        principal: &Principal,
+        activity: &Activity,
+        cmd: &Command,
+        initiator: &quorate_domain::Vote,
+        now: quorate_domain::Millis,
+    ) -> Result<Decision> {
+        let is_root = org.root_user_ids.contains(&principal.key.user_id);
+        if is_root && org.root_quorum_threshold <= 1 {
+            return Ok(Decision::Execute);
+        }
+        let fallback = || {
+            if is_root {
+                Decision::AwaitConsensus
+            } else {
+                Decision::Deny(DENIED.to_string())
+            }
+        };
+        if cmd.root_quorum_only() {
+            return Ok(fallback());
+        }
+        if own_credentials(principal, cmd) {
+            return Ok(Decision::Execute);
+        }
+        self.decide_by_policies(
+            tx,
+            org,
+            activity,
+            cmd,
+            std::slice::from_ref(initiator),
+            now,
+            fallback(),
+        )
+        .await
+    }
+
+    /// The policies' decision for `activity` with these votes; `nothing_allows` when no policy
+    /// allows or waits.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn decide_by_policies(
+        &self,
+        tx: &mut dyn StoreTx,
+        org: &Organization,
+        activity: &Activity,
+        cmd: &Command,
+        votes: &[quorate_domain::Vote],
+        now: quorate_domain::Millis,
+        nothing_allows: Decision,
+    ) -> Result<Decision> {
+        let set = self.policies.get(&mut *tx, org).await?;
+        if set.is_empty() {
+            return Ok(nothing_allows);
+        }
+        let mut voters = Vec::with_capacity(votes.len());
+        for v in votes {
+            let user = tx.get_user(&org.id, &v.user_id).await?;
+            let (tags, email) = user.map(|u| (u.tag_ids, u.email)).unwrap_or_default();
+            voters.push((v.clone(), tags, email));
+        }
+        let input = quorate_policy::Input {
+            condition: crate::policy::condition_doc(
+                &mut *tx,
+                &org.id,
+                &activity.activity_type,
+                &activity.intent,
+                cmd,
+                now,
+            )
+            .await?,
+            consensus: crate::policy::consensus_doc(&voters),
+        };
+        let decision = set.decide(&input, false, &quorate_policy::Limits::default());
+        Ok(match decision.outcome {
+            quorate_policy::Outcome::Allow { .. } => Decision::Execute,
+            quorate_policy::Outcome::ConsensusNeeded { .. } => Decision::AwaitConsensus,
+            ref deny @ quorate_policy::Outcome::Deny { .. } => {
+                Decision::Deny(deny.denial_detail().unwrap_or_else(|| DENIED.to_string()))
+            }
+            quorate_policy::Outcome::ImplicitDeny => nothing_allows,
         })
     }
 

@@ -42,6 +42,7 @@ pub struct App {
     pub(crate) auth: auth::AuthCache,
     /// Set once by [`App::unlock`] (or `init`): nothing touches secrets before.
     pub(crate) vault: std::sync::OnceLock<Arc<vault::Vault>>,
+    pub(crate) policies: policy::PolicyCache,
 }
 
 impl App {
@@ -55,6 +56,7 @@ impl App {
             clock,
             auth: auth::AuthCache::new(config.cache_principals),
             vault: std::sync::OnceLock::new(),
+            policies: policy::PolicyCache::default(),
         }
     }
 

@@ -276,7 +276,7 @@ async fn features_and_root_quorum(backend: Backend) {
         .await;
     // The initiator already voted: the answer is the (rejected) activity.
     assert_eq!(late.unwrap().status, "ACTIVITY_STATUS_REJECTED");
-    // Users outside the quorum cannot vote; unknown fingerprints are 404.
+    // Unknown fingerprints are 404.
     let pending = c.create_user(&org, "fifth", None).await.unwrap().0;
     let outsider = s.client(
         quorate_crypto::keys::ApiKeyPair::from_private_hex(
@@ -285,12 +285,28 @@ async fn features_and_root_quorum(backend: Backend) {
         )
         .unwrap(),
     );
-    let denied = outsider
+    // An approval from outside the quorum is recorded but decides nothing; a rejection from
+    // outside the quorum is refused.
+    let counted = outsider
         .submit(
             "approve_activity",
             "ACTIVITY_TYPE_APPROVE_ACTIVITY",
             &org,
             json!({"fingerprint": pending.fingerprint}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (counted.status.as_str(), counted.votes.len()),
+        ("ACTIVITY_STATUS_CONSENSUS_NEEDED", 2)
+    );
+    let other = c.create_user(&org, "sixth", None).await.unwrap().0;
+    let denied = outsider
+        .submit(
+            "reject_activity",
+            "ACTIVITY_TYPE_REJECT_ACTIVITY",
+            &org,
+            json!({"fingerprint": other.fingerprint}),
         )
         .await;
     assert_eq!(api_error(denied).0, 403);
@@ -386,4 +402,180 @@ async fn racing_final_votes_execute_once(backend: Backend) {
         );
     }
     s.stop().await.unwrap();
+}
+
+mod decisions {
+    use super::*;
+    use quorate_client::Client;
+    use quorate_crypto::keys::ApiKeyPair;
+    use quorate_crypto::ApiKeyCurve;
+
+    on_both_stores!(policies_decide_for_non_root_users);
+
+    fn client_of(s: &TestServer, key: &ApiKeyPair) -> Client {
+        s.client(ApiKeyPair::from_private_hex(ApiKeyCurve::P256, &key.private_key_hex()).unwrap())
+    }
+
+    async fn policy(
+        c: &Client,
+        org: &str,
+        name: &str,
+        effect: &str,
+        condition: &str,
+        consensus: &str,
+    ) -> String {
+        let a = c
+            .submit("create_policy", "ACTIVITY_TYPE_CREATE_POLICY_V3", org, json!({"policyName": name, "effect": effect, "condition": condition, "consensus": consensus, "notes": ""}))
+            .await
+            .unwrap();
+        completed(&a)["policyId"].as_str().unwrap().to_string()
+    }
+
+    async fn policies_decide_for_non_root_users(backend: Backend) {
+        let s = TestServer::start(backend, "policy_decisions")
+            .await
+            .unwrap();
+        let c = s.root_client();
+        let org = s.root.organization_id.clone();
+        let tag = c
+            .submit(
+                "create_user_tag",
+                "ACTIVITY_TYPE_CREATE_USER_TAG",
+                &org,
+                json!({"userTagName": "trader", "userIds": []}),
+            )
+            .await
+            .unwrap();
+        let tag = completed(&tag)["userTagId"].as_str().unwrap().to_string();
+        let (ka, kb) = (p256(), p256());
+        let alice = create_user_with_key(&c, &org, "alice", &ka).await;
+        let bob = create_user_with_key(&c, &org, "bob", &kb).await;
+        for u in [&alice, &bob] {
+            completed(
+                &c.submit(
+                    "update_user",
+                    "ACTIVITY_TYPE_UPDATE_USER",
+                    &org,
+                    json!({"userId": u, "userTagIds": [tag]}),
+                )
+                .await
+                .unwrap(),
+            );
+        }
+        let (a, b) = (client_of(&s, &ka), client_of(&s, &kb));
+        let wallet = json!({"walletName": "alice's", "accounts": [{"curve": "CURVE_SECP256K1", "pathFormat": "PATH_FORMAT_BIP32", "path": "m/44'/60'/0'/0/0", "addressFormat": "ADDRESS_FORMAT_ETHEREUM"}]});
+
+        // Nothing allows it yet: implicit deny.
+        let denied = a
+            .submit(
+                "create_wallet",
+                "ACTIVITY_TYPE_CREATE_WALLET",
+                &org,
+                wallet.clone(),
+            )
+            .await;
+        assert_eq!(api_error(denied).0, 403);
+
+        // An allow naming alice.
+        policy(
+            &c,
+            &org,
+            "alice creates wallets",
+            "EFFECT_ALLOW",
+            "activity.resource == 'WALLET' && activity.action == 'CREATE'",
+            &format!("approvers.any(user, user.id == '{alice}')"),
+        )
+        .await;
+        let created = a
+            .submit("create_wallet", "ACTIVITY_TYPE_CREATE_WALLET", &org, wallet)
+            .await
+            .unwrap();
+        let address = completed(&created)["addresses"][0]
+            .as_str()
+            .unwrap()
+            .to_string();
+
+        // Two traders must approve signing: alice's request waits; bob's approval signs.
+        policy(
+            &c,
+            &org,
+            "two traders sign",
+            "EFFECT_ALLOW",
+            "activity.type == 'ACTIVITY_TYPE_SIGN_RAW_PAYLOAD_V2'",
+            &format!("approvers.filter(user, user.tags.contains('{tag}')).count() >= 2"),
+        )
+        .await;
+        let sign = json!({"signWith": address, "payload": "hello", "encoding": "PAYLOAD_ENCODING_TEXT_UTF8", "hashFunction": "HASH_FUNCTION_KECCAK256"});
+        let waiting = a
+            .submit(
+                "sign_raw_payload",
+                "ACTIVITY_TYPE_SIGN_RAW_PAYLOAD_V2",
+                &org,
+                sign,
+            )
+            .await
+            .unwrap();
+        assert_eq!(waiting.status, "ACTIVITY_STATUS_CONSENSUS_NEEDED");
+        let signed = b
+            .submit(
+                "approve_activity",
+                "ACTIVITY_TYPE_APPROVE_ACTIVITY",
+                &org,
+                json!({"fingerprint": waiting.fingerprint}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(signed.status, "ACTIVITY_STATUS_COMPLETED");
+        assert_eq!(
+            signed.result["signRawPayloadResult"]["r"]
+                .as_str()
+                .unwrap()
+                .len(),
+            64
+        );
+
+        // Deny beats allow, and names the denying policy.
+        policy(
+            &c,
+            &org,
+            "alice exports",
+            "EFFECT_ALLOW",
+            "activity.action == 'EXPORT'",
+            &format!("approvers.any(user, user.id == '{alice}')"),
+        )
+        .await;
+        let deny = policy(
+            &c,
+            &org,
+            "nobody exports",
+            "EFFECT_DENY",
+            "activity.action == 'EXPORT'",
+            "",
+        )
+        .await;
+        let target =
+            quorate_crypto::hpke_bundle::ImportKey::generate().public_key_uncompressed_hex();
+        let export = a
+            .submit(
+                "export_wallet_account",
+                "ACTIVITY_TYPE_EXPORT_WALLET_ACCOUNT",
+                &org,
+                json!({"address": address, "targetPublicKey": target}),
+            )
+            .await;
+        match export {
+            Err(quorate_client::ClientError::Api { status, body }) => {
+                assert_eq!(status, 403);
+                let detail = body
+                    .details
+                    .iter()
+                    .filter_map(|d| d.message.clone())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                assert!(detail.contains(&deny), "{detail}");
+            }
+            other => panic!("expected a denial, got {other:?}"),
+        }
+        s.stop().await.unwrap();
+    }
 }
