@@ -140,6 +140,7 @@ impl App {
         let mut effect = CredentialEffect::None;
         let mut error = None;
         let (spec, cmd) = stored_command(&activity)?;
+        let mut evaluation = None;
         let decided = if !approve {
             None
         } else if root_quorum_met(&org, &activity) {
@@ -148,8 +149,8 @@ impl App {
             Some(crate::engine::Decision::AwaitConsensus)
         } else {
             let votes = activity.votes.clone();
-            Some(
-                self.decide_by_policies(
+            let (d, e) = self
+                .decide_by_policies(
                     &mut *tx,
                     &org,
                     &activity,
@@ -158,8 +159,9 @@ impl App {
                     now,
                     crate::engine::Decision::AwaitConsensus,
                 )
-                .await?,
-            )
+                .await?;
+            evaluation = e;
+            Some(d)
         };
         if let Some(crate::engine::Decision::Deny(reason)) = &decided {
             activity.status = ActivityStatus::Failed;
@@ -220,6 +222,9 @@ impl App {
         if activity.status != ActivityStatus::ConsensusNeeded {
             tx.update_activity(&activity).await?;
             append(&mut *tx, &activity).await?;
+        }
+        if let Some(e) = &evaluation {
+            tx.insert_policy_evaluation(org_id, e).await?;
         }
         tx.commit().await?;
         match effect {

@@ -11,7 +11,7 @@ use crate::App;
 use quorate_crypto::sha256_hex;
 use quorate_domain::{catalog, new_id, Activity, ActivityStatus, Failure, Organization};
 use quorate_proto::{ErrorCode, SubmitRequest};
-use quorate_store::{LogEntry, StoreError, StoreTx};
+use quorate_store::{LogEntry, PolicyEvaluationRecord, StoreError, StoreTx};
 use serde_json::json;
 
 /// The outcome of a submit: the activity, and the error to answer with instead of it when
@@ -112,7 +112,7 @@ impl App {
             .ok_or_else(|| AppError::not_found(format!("organization `{org_id}` not found")))?;
         let mut answer = None;
         let initiator = crate::consensus::vote(&principal, stamp, body, &activity.id, true, now)?;
-        let decision = self
+        let (decision, evaluation) = self
             .decide(&mut *tx, &org, &principal, &activity, &cmd, &initiator, now)
             .await?;
         match decision {
@@ -168,6 +168,9 @@ impl App {
             }
         }
         record(&mut *tx, &activity).await?;
+        if let Some(e) = &evaluation {
+            tx.insert_policy_evaluation(&org_id, e).await?;
+        }
         tx.commit().await?;
         if activity.status == ActivityStatus::Completed {
             match cmd.credential_effect() {
@@ -197,10 +200,10 @@ impl App {
         cmd: &Command,
         initiator: &quorate_domain::Vote,
         now: quorate_domain::Millis,
-    ) -> Result<Decision> {
+    ) -> Result<(Decision, Option<PolicyEvaluationRecord>)> {
         let is_root = org.root_user_ids.contains(&principal.key.user_id);
         if is_root && org.root_quorum_threshold <= 1 {
-            return Ok(Decision::Execute);
+            return Ok((Decision::Execute, None));
         }
         let fallback = || {
             if is_root {
@@ -210,10 +213,10 @@ impl App {
             }
         };
         if cmd.root_quorum_only() {
-            return Ok(fallback());
+            return Ok((fallback(), None));
         }
         if own_credentials(principal, cmd) {
-            return Ok(Decision::Execute);
+            return Ok((Decision::Execute, None));
         }
         self.decide_by_policies(
             tx,
@@ -239,10 +242,10 @@ impl App {
         votes: &[quorate_domain::Vote],
         now: quorate_domain::Millis,
         nothing_allows: Decision,
-    ) -> Result<Decision> {
+    ) -> Result<(Decision, Option<PolicyEvaluationRecord>)> {
         let set = self.policies.get(&mut *tx, org).await?;
         if set.is_empty() {
-            return Ok(nothing_allows);
+            return Ok((nothing_allows, None));
         }
         let mut voters = Vec::with_capacity(votes.len());
         for v in votes {
@@ -263,14 +266,29 @@ impl App {
             consensus: crate::policy::consensus_doc(&voters),
         };
         let decision = set.decide(&input, false, &quorate_policy::Limits::default());
-        Ok(match decision.outcome {
+        // Recorded for `get_policy_evaluations`: every policy's outcome, against the latest vote.
+        let record = PolicyEvaluationRecord {
+            id: new_id(),
+            activity_id: activity.id.clone(),
+            vote_id: votes.last().map(|v| v.id.clone()).unwrap_or_default(),
+            evaluations: serde_json::Value::Array(
+                decision
+                    .evaluations
+                    .iter()
+                    .map(|e| json!({"policyId": &*e.policy_id, "outcome": e.outcome.wire()}))
+                    .collect(),
+            ),
+            created_at: now,
+        };
+        let decided = match decision.outcome {
             quorate_policy::Outcome::Allow { .. } => Decision::Execute,
             quorate_policy::Outcome::ConsensusNeeded { .. } => Decision::AwaitConsensus,
             ref deny @ quorate_policy::Outcome::Deny { .. } => {
                 Decision::Deny(deny.denial_detail().unwrap_or_else(|| DENIED.to_string()))
             }
             quorate_policy::Outcome::ImplicitDeny => nothing_allows,
-        })
+        };
+        Ok((decided, Some(record)))
     }
 
     pub(crate) async fn begin(&self, org: &str) -> Result<Box<dyn StoreTx>> {

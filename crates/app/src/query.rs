@@ -31,6 +31,7 @@ pub const QUERY_PATHS: &[&str] = &[
     "list_private_key_tags",
     "get_policy",
     "list_policies",
+    "get_policy_evaluations",
 ];
 
 pub(crate) fn id(field: &'static str, v: &str) -> Result<String> {
@@ -353,6 +354,37 @@ impl App {
                 let list = self.store.reader().await?.list_policies(&org).await?;
                 to_value(wire::policy::GetPoliciesResponse {
                     policies: list.iter().map(wire::policy::Policy::from).collect(),
+                })
+            }
+            "get_policy_evaluations" => {
+                let (req, org, _) = self
+                    .authenticate::<wire::GetActivityRequest>(body, stamp, Access::Read, |r| {
+                        &r.organization_id
+                    })
+                    .await?;
+                let activity_id = id("activityId", &req.activity_id)?;
+                let mut r = self.store.reader().await?;
+                if r.get_activity(&org, &activity_id).await?.is_none() {
+                    return Err(AppError::not_found(format!(
+                        "activity `{activity_id}` not found"
+                    )));
+                }
+                let list = r.list_policy_evaluations(&org, &activity_id).await?;
+                let evaluations: Vec<Value> = list
+                    .iter()
+                    .map(|e| {
+                        serde_json::json!({
+                            "id": e.id,
+                            "activityId": e.activity_id,
+                            "organizationId": org,
+                            "voteId": e.vote_id,
+                            "policyEvaluations": e.evaluations,
+                            "createdAt": wire::Timestamp::from_ms(e.created_at),
+                        })
+                    })
+                    .collect();
+                to_value(wire::policy::GetPolicyEvaluationsResponse {
+                    policy_evaluations: evaluations,
                 })
             }
             other => self.vault_query(other, body, stamp).await,

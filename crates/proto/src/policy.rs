@@ -137,3 +137,12 @@ pub struct GetPoliciesResponse {
 pub struct VoteIntent {
     pub fingerprint: String,
 }
+
+/// `get_policy_evaluations`: each time the engine evaluated the activity's policies (at submit
+/// and at each vote), every policy's outcome (`OUTCOME_…`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GetPolicyEvaluationsResponse {
+    #[schema(value_type = Vec<Object>)]
+    pub policy_evaluations: Vec<serde_json::Value>,
+}

@@ -36,6 +36,7 @@ fn query_schema(name: &str) -> (&'static str, &'static str) {
         "list_private_key_tags" => ("OrganizationRequest", "ListPrivateKeyTagsResponse"),
         "get_policy" => ("GetPolicyRequest", "GetPolicyResponse"),
         "list_policies" => ("OrganizationRequest", "GetPoliciesResponse"),
+        "get_policy_evaluations" => ("GetActivityRequest", "GetPolicyEvaluationsResponse"),
         _ => ("GetActivitiesRequest", "GetActivitiesResponse"),
     }
 }
@@ -325,6 +326,7 @@ pub fn document() -> OpenApi {
         policy::GetPolicyResponse,
         policy::GetPoliciesResponse,
         policy::VoteIntent,
+        policy::GetPolicyEvaluationsResponse,
     );
     let components = components.build();
     OpenApiBuilder::new()

@@ -55,6 +55,17 @@ pub struct LogEntry {
     pub hash: String,
 }
 
+/// One recorded policy evaluation of an activity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyEvaluationRecord {
+    pub id: String,
+    pub activity_id: String,
+    pub vote_id: String,
+    /// `[{"policyId", "outcome"}]`.
+    pub evaluations: serde_json::Value,
+    pub created_at: Millis,
+}
+
 /// A page request over an ordered listing; cursors are ids of listed items.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Page {
@@ -137,6 +148,12 @@ pub trait Reader: Send {
     async fn get_policy(&mut self, org: &str, id: &str) -> Result<Option<Policy>>;
     /// Live policies, oldest first.
     async fn list_policies(&mut self, org: &str) -> Result<Vec<Policy>>;
+    /// The policy evaluations recorded for an activity, oldest first.
+    async fn list_policy_evaluations(
+        &mut self,
+        org: &str,
+        activity_id: &str,
+    ) -> Result<Vec<PolicyEvaluationRecord>>;
     /// Direct, live sub-organizations, oldest first. An unknown cursor is `NotFound`.
     async fn list_sub_organizations(
         &mut self,
@@ -227,6 +244,11 @@ pub trait StoreTx: Reader {
     ) -> Result<()>;
     async fn delete_import_key(&mut self, org: &str, user: &str) -> Result<()>;
     async fn insert_policy(&mut self, policy: &Policy) -> Result<()>;
+    async fn insert_policy_evaluation(
+        &mut self,
+        org: &str,
+        record: &PolicyEvaluationRecord,
+    ) -> Result<()>;
     /// Writes a live policy's name, effect, expressions, notes and update time.
     async fn update_policy(&mut self, policy: &Policy) -> Result<()>;
     async fn delete_policy(&mut self, org: &str, id: &str, at: Millis) -> Result<()>;

@@ -1,7 +1,7 @@
 //! Policies and organization features.
 
 use crate::exec::{args, Exec, Row};
-use crate::{Result, StoreError};
+use crate::{PolicyEvaluationRecord, Result, StoreError};
 use quorate_domain::{Millis, Policy};
 
 const COLS: &str =
@@ -80,4 +80,41 @@ pub(crate) async fn set_features(
         args![org, json, at],
     )
     .await
+}
+
+pub(crate) async fn insert_evaluation(
+    db: &mut dyn Exec,
+    org: &str,
+    r: &PolicyEvaluationRecord,
+) -> Result<()> {
+    db.run(
+        "INSERT INTO policy_evaluations (id, organization_id, activity_id, vote_id, evaluations, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        args![&r.id, org, &r.activity_id, &r.vote_id, r.evaluations.to_string(), r.created_at],
+    )
+    .await
+    .map(|_| ())
+}
+
+pub(crate) async fn list_evaluations(
+    db: &mut dyn Exec,
+    org: &str,
+    activity_id: &str,
+) -> Result<Vec<PolicyEvaluationRecord>> {
+    db.rows(
+        "SELECT id, activity_id, vote_id, evaluations, created_at FROM policy_evaluations WHERE organization_id = $1 AND activity_id = $2 ORDER BY created_at, id",
+        args![org, activity_id],
+    )
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(PolicyEvaluationRecord {
+            id: row.text("id")?,
+            activity_id: row.text("activity_id")?,
+            vote_id: row.text("vote_id")?,
+            evaluations: serde_json::from_str(&row.text("evaluations")?)
+                .map_err(|e| StoreError::Other(format!("corrupt `evaluations`: {e}")))?,
+            created_at: row.int("created_at")?,
+        })
+    })
+    .collect()
 }

@@ -634,6 +634,14 @@ impl<T: Conn> Reader for T {
         policy::list(&mut *self.db()?, org).await
     }
 
+    async fn list_policy_evaluations(
+        &mut self,
+        org: &str,
+        activity_id: &str,
+    ) -> Result<Vec<crate::PolicyEvaluationRecord>> {
+        policy::list_evaluations(&mut *self.db()?, org, activity_id).await
+    }
+
     async fn list_sub_organizations(
         &mut self,
         parent: &str,
@@ -1017,6 +1025,14 @@ impl<T: TxConn> StoreTx for T {
 
     async fn insert_policy(&mut self, p: &Policy) -> Result<()> {
         policy::insert(&mut *self.db()?, p).await
+    }
+
+    async fn insert_policy_evaluation(
+        &mut self,
+        org: &str,
+        r: &crate::PolicyEvaluationRecord,
+    ) -> Result<()> {
+        policy::insert_evaluation(&mut *self.db()?, org, r).await
     }
 
     async fn update_policy(&mut self, p: &Policy) -> Result<()> {

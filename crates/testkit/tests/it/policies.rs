@@ -526,6 +526,33 @@ mod decisions {
             .await
             .unwrap();
         assert_eq!(signed.status, "ACTIVITY_STATUS_COMPLETED");
+        // Explain: one evaluation at submit (consensus pending), one at bob's vote (allowed).
+        let explained: pw::GetPolicyEvaluationsResponse = c
+            .query(
+                "get_policy_evaluations",
+                &json!({"organizationId": org, "activityId": signed.id}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(explained.policy_evaluations.len(), 2, "{explained:?}");
+        let outcomes = |i: usize| -> Vec<String> {
+            explained.policy_evaluations[i]["policyEvaluations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["outcome"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert!(
+            outcomes(0).contains(&"OUTCOME_REQUIRES_CONSENSUS".to_string()),
+            "{:?}",
+            outcomes(0)
+        );
+        assert!(
+            outcomes(1).contains(&"OUTCOME_ALLOW".to_string()),
+            "{:?}",
+            outcomes(1)
+        );
         assert_eq!(
             signed.result["signRawPayloadResult"]["r"]
                 .as_str()
