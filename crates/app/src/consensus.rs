@@ -104,8 +104,12 @@ impl App {
             )));
         };
         let me = principal.key.user_id.as_str();
+        // The initiator may withdraw a waiting activity (their submit was their approval).
+        let withdraw = !approve
+            && activity.user_id == me
+            && activity.status == ActivityStatus::ConsensusNeeded;
         // Voting again (or resubmitting the vote) changes nothing.
-        if activity.votes.iter().any(|v| v.user_id == me) {
+        if !withdraw && activity.votes.iter().any(|v| v.user_id == me) {
             return Ok(Submitted {
                 activity,
                 error: None,
@@ -124,22 +128,30 @@ impl App {
             .cloned()
             .ok_or_else(|| AppError::not_found(format!("organization `{org_id}` not found")))?;
         // Any user of the organization may approve (it counts where the root quorum or a
-        // policy's consensus names them); rejecting ends the activity, so only the root quorum's
-        // members and the initiator may.
-        let is_root = org.root_user_ids.iter().any(|r| r == me);
-        if !approve && !is_root && activity.user_id != me {
+        // policy's consensus names them). Rejecting ends the activity, so only those whose
+        // approval would count may: root quorum members, the initiator, and users whose
+        // approval changes a policy's outcome.
+        let v = vote(principal, stamp, body, &activity.id, approve, now)?;
+        let (spec, cmd) = stored_command(&activity)?;
+        if !approve
+            && !withdraw
+            && !org.root_user_ids.iter().any(|r| r == me)
+            && !self
+                .would_count(&mut *tx, &org, &activity, &cmd, &v, now)
+                .await?
+        {
             return Err(denial(format!(
-                "user `{me}` may not reject activity `{}`",
+                "user `{me}` may not reject activity `{}`: their approval would not count",
                 activity.id
             )));
         }
-        let v = vote(principal, stamp, body, &activity.id, approve, now)?;
-        tx.insert_vote(org_id, &v).await?;
-        activity.votes.push(v.clone());
+        if !withdraw {
+            tx.insert_vote(org_id, &v).await?;
+            activity.votes.push(v.clone());
+        }
         activity.updated_at = now;
         let mut effect = CredentialEffect::None;
         let mut error = None;
-        let (spec, cmd) = stored_command(&activity)?;
         let mut evaluation = None;
         let decided = if !approve {
             None
@@ -233,6 +245,36 @@ impl App {
             CredentialEffect::Changes => self.auth.invalidate(),
         }
         Ok(Submitted { activity, error })
+    }
+}
+
+impl App {
+    /// Whether `vote`, as an approval, would change how the activity's policies evaluate.
+    async fn would_count(
+        &self,
+        tx: &mut dyn quorate_store::StoreTx,
+        org: &Organization,
+        activity: &Activity,
+        cmd: &command::Command,
+        vote: &Vote,
+        now: Millis,
+    ) -> Result<bool> {
+        let waiting = crate::engine::Decision::AwaitConsensus;
+        let (_, before) = self
+            .decide_by_policies(tx, org, activity, cmd, &activity.votes, now, waiting)
+            .await?;
+        let mut with = activity.votes.clone();
+        let mut approval = vote.clone();
+        approval.selection = APPROVED.to_string();
+        with.push(approval);
+        let waiting = crate::engine::Decision::AwaitConsensus;
+        let (after_decision, after) = self
+            .decide_by_policies(tx, org, activity, cmd, &with, now, waiting)
+            .await?;
+        if matches!(after_decision, crate::engine::Decision::Execute) {
+            return Ok(true);
+        }
+        Ok(before.map(|b| b.evaluations) != after.map(|a| a.evaluations))
     }
 }
 
