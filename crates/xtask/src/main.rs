@@ -4,6 +4,7 @@
 mod activities;
 mod fuzz;
 mod load;
+mod policy;
 mod sign;
 mod stamp;
 mod tidy;
@@ -69,6 +70,7 @@ pub enum Part {
     Activities,
     Stamp,
     Vault,
+    Policy,
 }
 
 #[tokio::main]
@@ -94,6 +96,9 @@ async fn bench(args: BenchArgs) -> Result<()> {
     }
     if args.runs(Part::Vault) {
         vault::run(&args).await?;
+    }
+    if args.runs(Part::Policy) {
+        tokio::task::spawn_blocking(policy::run).await??;
     }
     println!(
         "\ntotal bench time: {:.1} s",
