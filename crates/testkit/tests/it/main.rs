@@ -7,6 +7,7 @@
 mod concurrency;
 mod e2e;
 mod errors;
+mod isolation;
 mod policies;
 mod support;
 mod turnkey_rs;
