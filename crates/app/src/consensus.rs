@@ -16,6 +16,9 @@ use quorate_proto::{ErrorCode, SubmitRequest};
 use serde_json::{json, Value};
 
 pub const APPROVED: &str = "VOTE_SELECTION_APPROVED";
+/// How long an activity waits for consensus: after this, votes are refused and it can only
+/// be submitted again (a new `timestampMs`).
+pub const CONSENSUS_TTL_MS: Millis = 24 * 60 * 60 * 1000;
 pub const REJECTED: &str = "VOTE_SELECTION_REJECTED";
 
 /// `Some(true)` for `approve_activity`, `Some(false)` for `reject_activity`.
@@ -120,6 +123,12 @@ impl App {
                 "activity `{}` is not awaiting consensus (status {})",
                 activity.id,
                 activity.status.as_str()
+            )));
+        }
+        if now.saturating_sub(activity.created_at) > CONSENSUS_TTL_MS {
+            return Err(AppError::invalid(format!(
+                "activity `{}` waited for consensus longer than 24 hours; its votes have expired — submit it again",
+                activity.id
             )));
         }
         key_still_live(&mut *tx, org_id, principal, now).await?;

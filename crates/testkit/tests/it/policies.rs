@@ -9,6 +9,7 @@ use quorate_testkit::{Backend, TestServer};
 use serde_json::json;
 
 on_both_stores!(
+    votes_expire,
     policy_crud,
     features_and_root_quorum,
     racing_final_votes_execute_once
@@ -605,4 +606,46 @@ mod decisions {
         }
         s.stop().await.unwrap();
     }
+}
+
+async fn votes_expire(backend: Backend) {
+    let clock = quorate_testkit::ManualClock::new(1_800_000_000_000);
+    let s = TestServer::start_with_clock(backend, "votes_expire", clock.clone())
+        .await
+        .unwrap();
+    let c = s.root_client();
+    let org = s.root.organization_id.clone();
+    let k2 = p256();
+    let u2 = create_user_with_key(&c, &org, "r2", &k2).await;
+    completed(
+        &c.submit(
+            "update_root_quorum",
+            "ACTIVITY_TYPE_UPDATE_ROOT_QUORUM",
+            &org,
+            json!({"threshold": 2, "userIds": [s.root.user_id, u2]}),
+        )
+        .await
+        .unwrap(),
+    );
+    let pending = c.create_user(&org, "late", None).await.unwrap().0;
+    clock.advance(24 * 60 * 60 * 1000 + 1);
+    let second = s.client(
+        quorate_crypto::keys::ApiKeyPair::from_private_hex(
+            quorate_crypto::ApiKeyCurve::P256,
+            &k2.private_key_hex(),
+        )
+        .unwrap(),
+    );
+    let late = second
+        .submit(
+            "approve_activity",
+            "ACTIVITY_TYPE_APPROVE_ACTIVITY",
+            &org,
+            json!({"fingerprint": pending.fingerprint}),
+        )
+        .await;
+    let (status, _, message) = api_error(late);
+    assert_eq!(status, 400);
+    assert!(message.contains("expired"), "{message}");
+    s.stop().await.unwrap();
 }
