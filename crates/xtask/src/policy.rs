@@ -6,12 +6,6 @@
 
 use anyhow::{anyhow, Result};
 use cel_interpreter::{Context, Program};
-use quorate_app::auth::{verify_stamp, AuthCache};
-use quorate_crypto::envelope::{aad, DataKey};
-use quorate_crypto::hd::{self, Curve};
-use quorate_crypto::keys::ApiKeyPair;
-use quorate_crypto::sign::{self, HashFunction, PayloadEncoding};
-use quorate_crypto::ApiKeyCurve;
 use quorate_policy::bench::bench_decide_iters;
 use quorate_policy::{Effect, Input, Limits, Outcome, Policy, PolicySet, Value};
 use serde_json::json;
@@ -54,7 +48,7 @@ pub fn run() -> Result<()> {
         println!("    {n:>2} policies   p50 {p50:>6.2} µs   p99 {p99:>6.2} µs{target}");
     }
 
-    let (verify, open, sign) = crypto_floor()?;
+    let (verify, open, sign) = crate::vault::floor_parts()?;
     let floor = verify + open + sign;
     println!(
         "  crypto floor of a signed activity (mean): stamp verify {verify:.1} + unseal {open:.1} \
@@ -78,51 +72,6 @@ pub fn run() -> Result<()> {
 
 fn us(ns: u64) -> f64 {
     ns as f64 / 1000.0
-}
-
-/// Mean µs per call of `f` over `n` calls (after one call).
-fn per_call_us(n: u32, mut f: impl FnMut()) -> f64 {
-    f();
-    let t = Instant::now();
-    for _ in 0..n {
-        f();
-    }
-    t.elapsed().as_secs_f64() * 1e6 / f64::from(n)
-}
-
-/// The CPU a signed activity cannot avoid, as `--only vault` measures it: the P-256 stamp
-/// (server path, key cached), opening the sealed key, keccak and a secp256k1 signature.
-fn crypto_floor() -> Result<(f64, f64, f64)> {
-    let pair = ApiKeyPair::generate(ApiKeyCurve::P256);
-    let body =
-        br#"{"type":"ACTIVITY_TYPE_SIGN_RAW_PAYLOAD_V2","organizationId":"x","parameters":{}}"#;
-    let header = pair.stamp_header(body);
-    let cache = AuthCache::new(true);
-    verify_stamp(&cache, Some(&header), body)?;
-    let verify = per_call_us(2_000, || {
-        black_box(verify_stamp(&cache, Some(black_box(&header)), black_box(body)).is_ok());
-    });
-    let dk = DataKey::generate();
-    let key = hd::generate_private_key(Curve::Secp256k1)?;
-    let ad = aad(&[b"account-key", b"org", b"row"]);
-    let sealed = dk.seal(&key[..], &ad)?;
-    let open = per_call_us(20_000, || {
-        black_box(dk.open(black_box(&sealed), &ad).is_ok());
-    });
-    let mut n = 0u64;
-    let sign = per_call_us(2_000, || {
-        n += 1;
-        let p = sign::prepare(
-            Curve::Secp256k1,
-            &format!("payload {n}"),
-            PayloadEncoding::TextUtf8,
-            HashFunction::Keccak256,
-        );
-        if let Ok(p) = p {
-            black_box(sign::sign_prepared(Curve::Secp256k1, &key, &p).is_ok());
-        }
-    });
-    Ok((verify, open, sign))
 }
 
 // ---------------------------------------------------------------------------------------------

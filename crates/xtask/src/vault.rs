@@ -32,7 +32,7 @@ fn eth_account(i: u32) -> serde_json::Value {
 }
 
 /// Mean µs per call of `f` over `n` calls.
-fn per_call_us(n: u32, mut f: impl FnMut()) -> f64 {
+pub(crate) fn per_call_us(n: u32, mut f: impl FnMut()) -> f64 {
     f();
     let t = Instant::now();
     for _ in 0..n {
@@ -83,10 +83,9 @@ fn with_wallet<'a>(
     })
 }
 
-/// The CPU a signed activity cannot avoid, single thread: verify the P-256 stamp (server
-/// path, key cached), open the sealed key, prepare (keccak) and sign (RFC 6979, k256).
-fn crypto_floor() -> Result<f64> {
-    println!("  crypto floor (single thread, mean per call):");
+/// The CPU a signed activity cannot avoid, single thread, mean µs per call: verify the P-256
+/// stamp (server path, key cached), open the sealed key, prepare (keccak) and sign (RFC 6979).
+pub(crate) fn floor_parts() -> Result<(f64, f64, f64)> {
     let pair = ApiKeyPair::generate(ApiKeyCurve::P256);
     let body =
         br#"{"type":"ACTIVITY_TYPE_SIGN_RAW_PAYLOAD_V2","organizationId":"x","parameters":{}}"#;
@@ -116,12 +115,21 @@ fn crypto_floor() -> Result<f64> {
             black_box(sign::sign_prepared(Curve::Secp256k1, &key, &p).is_ok());
         }
     });
+    Ok((verify, open, sign))
+}
+
+/// Prints the crypto floor and the wallet-creation costs; returns the floor.
+fn crypto_floor() -> Result<f64> {
+    println!("  crypto floor (single thread, mean per call):");
+    let (verify, open, sign) = floor_parts()?;
     let floor = verify + open + sign;
     println!("    stamp verify (P-256, server path)   {verify:>8.1} µs");
     println!("    unseal key (AES-256-GCM)            {open:>8.1} µs");
     println!("    keccak + sign (secp256k1, RFC 6979) {sign:>8.1} µs");
     println!("    floor                               {floor:>8.1} µs");
 
+    let dk = DataKey::generate();
+    let ad = aad(&[b"account-key", b"org", b"row"]);
     // Creating a wallet with one account: mnemonic, PBKDF2 seed, derivation, address, seals.
     let create = per_call_us(50, || {
         if let Ok(m) = Mnemonic::generate(12) {
