@@ -13,15 +13,19 @@ fn context() -> &'static Secp256k1<All> {
 
 /// Compressed SEC1 public key of a secret scalar; `None` if it is zero or not below n.
 pub(crate) fn public_key(secret: &[u8; 32]) -> Option<[u8; 33]> {
-    let sk = SecretKey::from_slice(secret).ok()?;
-    Some(PublicKey::from_secret_key(context(), &sk).serialize())
+    let mut sk = SecretKey::from_slice(secret).ok()?;
+    let public = PublicKey::from_secret_key(context(), &sk).serialize();
+    sk.non_secure_erase();
+    Some(public)
 }
 
 /// RFC 6979 deterministic ECDSA over a 32-byte digest, low-S: `(r ‖ s, recovery id)`.
 pub(crate) fn sign_recoverable(secret: &[u8; 32], digest: &[u8; 32]) -> Option<([u8; 64], u8)> {
-    let sk = SecretKey::from_slice(secret).ok()?;
+    let mut sk = SecretKey::from_slice(secret).ok()?;
     let sig: RecoverableSignature =
         context().sign_ecdsa_recoverable(&Message::from_digest(*digest), &sk);
+    // The crate keeps its own copy of the scalar; wipe it (best effort, as it says).
+    sk.non_secure_erase();
     let (recid, rs) = sig.serialize_compact();
     u8::try_from(recid.to_i32()).ok().map(|id| (rs, id))
 }

@@ -491,8 +491,10 @@ async fn import(
             curve,
             formats,
         } => {
-            let private: [u8; 32] = match plaintext.len() {
-                32 => plaintext[..].try_into().unwrap_or([0u8; 32]),
+            // Filled in place: no unwiped copy of the key on the stack.
+            let mut private = Zeroizing::new([0u8; 32]);
+            match plaintext.len() {
+                32 => private.copy_from_slice(&plaintext[..]),
                 // A Solana keypair (secret ‖ public): the public half must be the secret's.
                 64 if *curve == Curve::Ed25519 => {
                     let public = hd::public_key_from_private(Curve::Ed25519, &plaintext[..32])
@@ -500,15 +502,14 @@ async fn import(
                     if public[..] != plaintext[32..] {
                         return Err(invalid("the imported 64-byte ed25519 keypair's public half does not belong to its secret half"));
                     }
-                    plaintext[..32].try_into().unwrap_or([0u8; 32])
+                    private.copy_from_slice(&plaintext[..32]);
                 }
                 n => {
                     return Err(invalid(format!(
                         "the imported private key must be 32 raw bytes, got {n}"
                     )))
                 }
-            };
-            let private = Zeroizing::new(private);
+            }
             let new = NewPrivateKey {
                 name: name.clone(),
                 curve: *curve,
@@ -586,13 +587,16 @@ async fn open_key(
 }
 
 fn key_bytes(private: &[u8]) -> Result<Zeroizing<[u8; 32]>> {
-    let arr: [u8; 32] = private.try_into().map_err(|_| {
-        failed(
+    if private.len() != 32 {
+        return Err(failed(
             ErrorCode::Internal,
             "stored private key has the wrong length",
-        )
-    })?;
-    Ok(Zeroizing::new(arr))
+        ));
+    }
+    // Filled in place: no unwiped copy of the key on the stack.
+    let mut out = Zeroizing::new([0u8; 32]);
+    out.copy_from_slice(private);
+    Ok(out)
 }
 
 fn key_curve(key: &KeyRef) -> Result<Curve> {

@@ -22,6 +22,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use zeroize::Zeroizing;
 
+/// Unwrapped data keys kept in memory at most (the cache is cleared when full).
+const MAX_CACHED_DATA_KEYS: usize = 10_000;
+
 /// Meta key of the sealed bundle signer.
 const SIGNER_META: &str = "bundle_signer_key";
 
@@ -136,6 +139,10 @@ impl Vault {
         // Only keys read from the store are cached: a key created by an uncommitted transaction
         // is not (see `data_key_or_create`), so a rollback cannot leave a phantom key here.
         if let Ok(mut cache) = self.data_keys.lock() {
+            // Bounded: one key per organization that signed recently is plenty.
+            if cache.len() >= MAX_CACHED_DATA_KEYS {
+                cache.clear();
+            }
             cache.insert(org.to_string(), key.clone());
         }
         Ok(Some(key))
