@@ -30,6 +30,7 @@ pub struct WalletAccount {
     pub address: String,
     /// Hex: compressed SEC1 (secp256k1) or 32 bytes (Ed25519).
     pub public_key: String,
+    pub name: Option<String>,
     pub created_at: Millis,
     pub updated_at: Millis,
 }

@@ -252,6 +252,8 @@ pub struct WalletAccount {
     pub updated_at: Timestamp,
     pub public_key: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wallet_details: Option<Wallet>,
 }
 
@@ -269,6 +271,7 @@ impl From<&domain::WalletAccount> for WalletAccount {
             created_at: Timestamp::from_ms(a.created_at),
             updated_at: Timestamp::from_ms(a.updated_at),
             public_key: a.public_key.clone(),
+            name: a.name.clone(),
             wallet_details: None,
         }
     }

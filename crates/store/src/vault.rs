@@ -11,7 +11,7 @@ use quorate_domain::{
 use std::collections::HashMap;
 
 const WALLET_COLS: &str = "id, organization_id, name, exported, imported, created_at, updated_at";
-const ACCOUNT_COLS: &str = "a.id, a.organization_id, a.wallet_id, a.curve, a.path_format, a.path, a.address_format, a.address, a.public_key, a.created_at, a.updated_at";
+const ACCOUNT_COLS: &str = "a.id, a.organization_id, a.wallet_id, a.curve, a.path_format, a.path, a.address_format, a.address, a.public_key, a.name, a.created_at, a.updated_at";
 const KEY_COLS: &str = "id, organization_id, name, curve, public_key, addresses, exported, imported, created_at, updated_at";
 
 fn sealed(row: &Row, col: &str) -> Result<Sealed> {
@@ -47,6 +47,7 @@ fn account(row: &Row) -> Result<WalletAccount> {
         address_format: row.text("address_format")?,
         address: row.text("address")?,
         public_key: row.text("public_key")?,
+        name: row.opt_text("name")?,
         created_at: row.int("created_at")?,
         updated_at: row.int("updated_at")?,
     })
@@ -338,8 +339,8 @@ pub(crate) async fn insert_wallet_account(
     key: &Sealed,
 ) -> Result<()> {
     db.run(
-        "INSERT INTO wallet_accounts (id, organization_id, wallet_id, curve, path_format, path, address_format, address, public_key, sealed_key, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        args![&a.id, &a.organization_id, &a.wallet_id, &a.curve, &a.path_format, &a.path, &a.address_format, &a.address, &a.public_key, text(key), a.created_at, a.updated_at],
+        "INSERT INTO wallet_accounts (id, organization_id, wallet_id, curve, path_format, path, address_format, address, public_key, sealed_key, created_at, updated_at, name) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        args![&a.id, &a.organization_id, &a.wallet_id, &a.curve, &a.path_format, &a.path, &a.address_format, &a.address, &a.public_key, text(key), a.created_at, a.updated_at, a.name.clone()],
     )
     .await
     .map(|_| ())

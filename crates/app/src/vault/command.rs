@@ -45,6 +45,8 @@ pub struct AccountSpec {
     pub path: String,
     pub indexes: Vec<u32>,
     pub format: AddressFormat,
+    /// Optional display name.
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -205,6 +207,12 @@ fn account(field: &str, p: &wire::WalletAccountParams) -> Result<AccountSpec> {
         path: canonical_path(&indexes),
         indexes,
         format: f,
+        name: p
+            .name
+            .as_deref()
+            .filter(|n| !n.trim().is_empty())
+            .map(|n| name(&format!("{field}.name"), n))
+            .transpose()?,
     })
 }
 

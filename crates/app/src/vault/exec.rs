@@ -375,6 +375,7 @@ async fn insert_account(
         address_format: spec.format.as_str().to_string(),
         address: derived.address.clone(),
         public_key: hex::encode(&derived.public),
+        name: spec.name.clone(),
         created_at: ctx.now,
         updated_at: ctx.now,
     };

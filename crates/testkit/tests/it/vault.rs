@@ -179,6 +179,31 @@ async fn wallet_lifecycle(backend: Backend) {
         .await;
     assert_eq!(api_error(dup).0, 409);
 
+    // An account may carry a display name.
+    let mut named = eth(2);
+    named["name"] = json!("savings");
+    let named_address = completed(
+        &c.submit(
+            "create_wallet_accounts",
+            "ACTIVITY_TYPE_CREATE_WALLET_ACCOUNTS",
+            &org,
+            json!({"walletId": wallet_id, "accounts": [named]}),
+        )
+        .await
+        .unwrap(),
+    )["addresses"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let got: vw::GetWalletAccountResponse = c
+        .query(
+            "get_wallet_account",
+            &json!({"organizationId": org, "walletId": wallet_id, "address": named_address}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(got.account.name.as_deref(), Some("savings"));
+
     // Rename; names are unique among live wallets.
     completed(
         &c.submit(
