@@ -5,6 +5,7 @@
 //! No DB, no HTTP, no async: CPU work over bytes, and the one file the master key lives in.
 
 pub mod address;
+pub mod bearer;
 pub mod bench;
 mod curve;
 pub mod eip712;
