@@ -88,6 +88,24 @@ fn bad_cursor(e: StoreError) -> AppError {
 }
 
 impl App {
+    /// A live organization's public facts (no authentication): a malformed or unknown id and a
+    /// deleted organization all read as not found.
+    pub async fn organization_public(&self, id: &str) -> Result<quorate_domain::Organization> {
+        let not_found = || {
+            AppError::not_found(format!(
+                "organization `{}` not found",
+                id.chars().take(64).collect::<String>()
+            ))
+        };
+        let id = parse_id("organizationId", id).map_err(|_| not_found())?;
+        self.store
+            .reader()
+            .await?
+            .get_organization(&id)
+            .await?
+            .ok_or_else(not_found)
+    }
+
     /// Authenticates a read whose body is only `{organizationId}`; returns the organization.
     pub(crate) async fn read_org(&self, body: &[u8], stamp: Option<&str>) -> Result<String> {
         let (_, org, _) = self

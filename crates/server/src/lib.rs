@@ -7,6 +7,7 @@ mod observe;
 pub mod openapi;
 mod ops;
 mod turnkey;
+mod v1;
 
 pub use error::ApiError;
 
@@ -31,6 +32,7 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .merge(turnkey::router())
         .merge(ops::router())
+        .merge(v1::router())
         .fallback(error::fallback)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)

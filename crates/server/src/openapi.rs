@@ -243,6 +243,13 @@ pub fn document() -> OpenApi {
         .path("/metrics", get("metrics", "Prometheus metrics"))
         .path("/openapi.json", get("openapi", "This document"))
         .path(
+            "/v1/organizations/{org_id}/public",
+            get(
+                "v1_organization_public",
+                "Management API: an organization's public facts, no authentication. Envelope {data, meta}; errors {error: {code, message}, meta} (also served as /v1/orgs/{org_id}/public)",
+            ),
+        )
+        .path(
             "/public/v1/signer",
             get(
                 "signer",

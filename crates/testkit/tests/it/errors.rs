@@ -290,6 +290,7 @@ async fn operational_endpoints() {
         "/ready",
         "/metrics",
         "/openapi.json",
+        "/v1/organizations/{org_id}/public",
         "/public/v1/query/whoami",
         "/public/v1/submit/create_sub_organization",
         "/public/v1/submit/create_wallet",
@@ -338,5 +339,49 @@ async fn cors_preflight_allows_stamp_headers() {
         .to_ascii_lowercase();
     assert!(allowed.contains("x-stamp"), "{allowed}");
     let _ = Client::new(&s.base_url, p256());
+    s.stop().await.unwrap();
+}
+
+/// The management API answers in its own envelope: data + meta, or error + meta.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v1_envelope() {
+    let s = TestServer::start(Backend::Sqlite, "v1_envelope")
+        .await
+        .unwrap();
+    let org = s.root.organization_id.clone();
+    let http = reqwest::Client::new();
+    let get = |path: String| {
+        http.get(format!("{}{path}", s.base_url))
+            .header("x-request-id", "req-1")
+            .send()
+    };
+    for path in [
+        format!("/v1/organizations/{org}/public"),
+        format!("/v1/orgs/{org}/public"),
+    ] {
+        let r = get(path).await.unwrap();
+        assert_eq!(r.status(), 200);
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["data"]["id"], json!(org));
+        assert_eq!(body["data"]["object"], json!("organization_public"));
+        assert_eq!(body["data"]["name"], json!("root"));
+        assert_eq!(body["meta"]["request_id"], json!("req-1"));
+    }
+    for (path, status) in [
+        (
+            "/v1/organizations/7d3c4b8e-1f2a-4b5c-9d6e-0a1b2c3d4e5f/public".to_string(),
+            404,
+        ),
+        ("/v1/organizations/not-an-id/public".to_string(), 404),
+        ("/v1/nothing/here".to_string(), 404),
+    ] {
+        let r = get(path.clone()).await.unwrap();
+        assert_eq!(r.status(), status, "{path}");
+        assert_eq!(r.headers()["content-type"], "application/json");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], json!("not_found"), "{path}");
+        assert!(body["error"]["message"].is_string());
+        assert_eq!(body["meta"]["request_id"], json!("req-1"));
+    }
     s.stop().await.unwrap();
 }
