@@ -18,6 +18,8 @@ const MASTER_KEY_META: &str = "master_key_fingerprint";
 
 /// What `init` created. The private key is returned once and never stored.
 pub struct InitOutput {
+    /// A management-API secret key (`sk_live_…`) of the root user with every scope; shown once.
+    pub secret_key: quorate_crypto::bearer::BearerKey,
     pub organization_id: String,
     pub user_id: String,
     pub api_key_id: String,
@@ -89,6 +91,32 @@ impl App {
             .await?;
         tx.insert_user(&user).await?;
         tx.insert_api_key(&key).await?;
+        let secret_key = quorate_crypto::bearer::generate("sk", true)
+            .map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?;
+        tx.insert_bearer_key(&quorate_domain::BearerKeyRecord {
+            id: format!("key_{}", new_id().replace('-', "")),
+            organization_id: org.id.clone(),
+            project_id: None,
+            key_type: "secret".to_string(),
+            environment: "live".to_string(),
+            name: "root".to_string(),
+            key_prefix: secret_key.preview(),
+            secret_hash: quorate_crypto::bearer::hash(secret_key.expose()),
+            allowed_origins: Vec::new(),
+            scopes: quorate_domain::bearer::SCOPES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            source: "cli".to_string(),
+            created_by_user_id: user.id.clone(),
+            created_at: now,
+            updated_at: now,
+            last_used_at: None,
+            expires_at: None,
+            grace_expires_at: None,
+            revoked_at: None,
+        })
+        .await?;
         tx.set_root_quorum(&org.id, 1, std::slice::from_ref(&user.id))
             .await?;
         tx.set_meta("root_organization_id", &org.id).await?;
@@ -97,6 +125,7 @@ impl App {
         Vault::store_signer(&mut *tx, master_key, &ServerSigner::generate()).await?;
         tx.commit().await?;
         Ok(InitOutput {
+            secret_key,
             organization_id: org.id,
             user_id: user.id,
             api_key_id: key.id,

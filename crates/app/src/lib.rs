@@ -10,6 +10,7 @@ pub mod consensus;
 pub mod engine;
 pub mod error;
 pub mod exec;
+pub mod mgmt;
 pub mod policy;
 pub mod query;
 pub mod vault;

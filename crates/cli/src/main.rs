@@ -147,6 +147,7 @@ pub(crate) fn credentials_json(
         "apiPublicKey": out.key_pair.public_key_hex(),
         "apiPrivateKey": out.key_pair.private_key_hex().as_str(),
         "signerPublicKey": signer_public_key,
+        "secretKey": out.secret_key.expose(),
     })
 }
 

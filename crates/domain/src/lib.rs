@@ -2,6 +2,7 @@
 
 pub mod activity;
 pub mod activity_kinds;
+pub mod bearer;
 pub mod catalog;
 pub mod entity;
 pub mod id;
@@ -10,6 +11,7 @@ pub mod time;
 pub mod vault;
 
 pub use activity::{Activity, ActivityStatus, Failure, Vote};
+pub use bearer::BearerKeyRecord;
 pub use catalog::{ActivitySpec, CATALOG};
 pub use entity::{ApiKey, Organization, Tag, TagKind, User};
 pub use id::{new_id, IdError};

@@ -243,6 +243,13 @@ pub fn document() -> OpenApi {
         .path("/metrics", get("metrics", "Prometheus metrics"))
         .path("/openapi.json", get("openapi", "This document"))
         .path(
+            "/v1/organizations/{org_id}",
+            get(
+                "v1_organization",
+                "Management API: the organization (scope organizations:read; Authorization: Bearer sk_…): the caller's own or a sub-organization, else 404",
+            ),
+        )
+        .path(
             "/v1/organizations/{org_id}/public",
             get(
                 "v1_organization_public",

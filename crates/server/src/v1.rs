@@ -9,12 +9,14 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{any, get};
 use axum::Router;
+use quorate_app::mgmt::MgmtError;
 use quorate_app::AppError;
 use quorate_proto::ErrorCode;
 use serde_json::{json, Value};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
+        .route("/v1/organizations/{org_id}", get(organization))
         .route(
             "/v1/organizations/{org_id}/public",
             get(organization_public),
@@ -70,6 +72,62 @@ fn app_error(headers: &HeaderMap, e: AppError) -> Response {
         e.message
     };
     error(headers, status, code, &message)
+}
+
+/// The HTTP status of each `/v1` error code (docs/design/management-api.md §3).
+fn status_of(code: &str) -> StatusCode {
+    match code {
+        "invalid_request" => StatusCode::BAD_REQUEST,
+        "validation_failed" => StatusCode::UNPROCESSABLE_ENTITY,
+        "unauthenticated" | "invalid_api_key" | "api_key_revoked" | "api_key_expired" => {
+            StatusCode::UNAUTHORIZED
+        }
+        "forbidden" | "scope_missing" | "organization_suspended" | "origin_not_allowed" => {
+            StatusCode::FORBIDDEN
+        }
+        "not_found" => StatusCode::NOT_FOUND,
+        "rate_limited" => StatusCode::TOO_MANY_REQUESTS,
+        "unavailable" => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+fn mgmt_error(headers: &HeaderMap, e: MgmtError) -> Response {
+    let status = status_of(e.code);
+    if status == StatusCode::INTERNAL_SERVER_ERROR {
+        tracing::error!(cause = %e.message, "internal error");
+        return error(headers, status, "internal", "internal error");
+    }
+    error(headers, status, e.code, &e.message)
+}
+
+/// `GET /v1/organizations/{orgId}` (`organizations:read`).
+async fn organization(
+    State(state): State<AppState>,
+    Path(org_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let auth = headers.get("authorization").and_then(|v| v.to_str().ok());
+    let result = async {
+        let p = state.app.authenticate_bearer(auth).await?;
+        state.app.v1_organization(&p, &org_id).await
+    }
+    .await;
+    match result {
+        Ok(org) => ok(
+            &headers,
+            json!({
+                "id": org.id,
+                "object": "organization",
+                "name": org.name,
+                "parent_id": org.parent_id,
+                "status": "active",
+                "created_at": quorate_app::mgmt::rfc3339(org.created_at),
+                "updated_at": quorate_app::mgmt::rfc3339(org.updated_at),
+            }),
+        ),
+        Err(e) => mgmt_error(&headers, e),
+    }
 }
 
 async fn unknown(headers: HeaderMap) -> Response {

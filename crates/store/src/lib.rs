@@ -12,8 +12,8 @@ mod vault;
 
 use async_trait::async_trait;
 use quorate_domain::{
-    Activity, ApiKey, KeyRef, Millis, Organization, Policy, PrivateKey, Sealed, Tag, TagKind, User,
-    Vote, Wallet, WalletAccount, WalletSecrets,
+    Activity, ApiKey, BearerKeyRecord, KeyRef, Millis, Organization, Policy, PrivateKey, Sealed,
+    Tag, TagKind, User, Vote, Wallet, WalletAccount, WalletSecrets,
 };
 
 pub use dialect::Backend;
@@ -148,6 +148,8 @@ pub trait Reader: Send {
     async fn get_policy(&mut self, org: &str, id: &str) -> Result<Option<Policy>>;
     /// Live policies, oldest first.
     async fn list_policies(&mut self, org: &str) -> Result<Vec<Policy>>;
+    /// The management-API key with this secret hash (revoked ones included).
+    async fn find_bearer_key(&mut self, secret_hash: &str) -> Result<Option<BearerKeyRecord>>;
     /// The policy evaluations recorded for an activity, oldest first.
     async fn list_policy_evaluations(
         &mut self,
@@ -244,6 +246,7 @@ pub trait StoreTx: Reader {
     ) -> Result<()>;
     async fn delete_import_key(&mut self, org: &str, user: &str) -> Result<()>;
     async fn insert_policy(&mut self, policy: &Policy) -> Result<()>;
+    async fn insert_bearer_key(&mut self, key: &BearerKeyRecord) -> Result<()>;
     async fn insert_policy_evaluation(
         &mut self,
         org: &str,

@@ -2,7 +2,7 @@
 
 use crate::exec::{args, Exec, Row};
 use crate::{PolicyEvaluationRecord, Result, StoreError};
-use quorate_domain::{Millis, Policy};
+use quorate_domain::{BearerKeyRecord, Millis, Policy};
 
 const COLS: &str =
     "id, organization_id, name, effect, condition, consensus, notes, created_at, updated_at";
@@ -117,4 +117,59 @@ pub(crate) async fn list_evaluations(
         })
     })
     .collect()
+}
+
+// ---- management-API keys ----
+
+const BEARER_COLS: &str = "id, organization_id, project_id, type, environment, name, key_prefix, secret_hash, allowed_origins, scopes, source, created_by_user_id, created_at, updated_at, last_used_at, expires_at, grace_expires_at, revoked_at";
+
+fn strings(row: &Row, col: &str) -> Result<Vec<String>> {
+    serde_json::from_str(&row.text(col)?)
+        .map_err(|e| StoreError::Other(format!("corrupt `{col}`: {e}")))
+}
+
+fn bearer(row: &Row) -> Result<BearerKeyRecord> {
+    Ok(BearerKeyRecord {
+        id: row.text("id")?,
+        organization_id: row.text("organization_id")?,
+        project_id: row.opt_text("project_id")?,
+        key_type: row.text("type")?,
+        environment: row.text("environment")?,
+        name: row.text("name")?,
+        key_prefix: row.text("key_prefix")?,
+        secret_hash: row.text("secret_hash")?,
+        allowed_origins: strings(row, "allowed_origins")?,
+        scopes: strings(row, "scopes")?,
+        source: row.text("source")?,
+        created_by_user_id: row.text("created_by_user_id")?,
+        created_at: row.int("created_at")?,
+        updated_at: row.int("updated_at")?,
+        last_used_at: row.opt_int("last_used_at")?,
+        expires_at: row.opt_int("expires_at")?,
+        grace_expires_at: row.opt_int("grace_expires_at")?,
+        revoked_at: row.opt_int("revoked_at")?,
+    })
+}
+
+pub(crate) async fn find_bearer(
+    db: &mut dyn Exec,
+    secret_hash: &str,
+) -> Result<Option<BearerKeyRecord>> {
+    let sql = format!("SELECT {BEARER_COLS} FROM bearer_keys WHERE secret_hash = $1");
+    db.row(&sql, args![secret_hash])
+        .await?
+        .as_ref()
+        .map(bearer)
+        .transpose()
+}
+
+pub(crate) async fn insert_bearer(db: &mut dyn Exec, k: &BearerKeyRecord) -> Result<()> {
+    let json =
+        |v: &Vec<String>| serde_json::to_string(v).map_err(|e| StoreError::Other(e.to_string()));
+    db.run(
+        "INSERT INTO bearer_keys (id, organization_id, project_id, type, environment, name, key_prefix, secret_hash, allowed_origins, scopes, source, created_by_user_id, created_at, updated_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        args![&k.id, &k.organization_id, k.project_id.clone(), &k.key_type, &k.environment, &k.name, &k.key_prefix, &k.secret_hash, json(&k.allowed_origins)?, json(&k.scopes)?, &k.source, &k.created_by_user_id, k.created_at, k.updated_at, k.expires_at],
+    )
+    .await
+    .map(|_| ())
 }

@@ -14,8 +14,8 @@ use crate::{
 };
 use async_trait::async_trait;
 use quorate_domain::{
-    Activity, ApiKey, KeyRef, Millis, Organization, Policy, PrivateKey, Sealed, Tag, TagKind, User,
-    Vote, Wallet, WalletAccount, WalletSecrets,
+    Activity, ApiKey, BearerKeyRecord, KeyRef, Millis, Organization, Policy, PrivateKey, Sealed,
+    Tag, TagKind, User, Vote, Wallet, WalletAccount, WalletSecrets,
 };
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyPool, Transaction};
@@ -634,6 +634,10 @@ impl<T: Conn> Reader for T {
         policy::list(&mut *self.db()?, org).await
     }
 
+    async fn find_bearer_key(&mut self, secret_hash: &str) -> Result<Option<BearerKeyRecord>> {
+        policy::find_bearer(&mut *self.db()?, secret_hash).await
+    }
+
     async fn list_policy_evaluations(
         &mut self,
         org: &str,
@@ -1025,6 +1029,10 @@ impl<T: TxConn> StoreTx for T {
 
     async fn insert_policy(&mut self, p: &Policy) -> Result<()> {
         policy::insert(&mut *self.db()?, p).await
+    }
+
+    async fn insert_bearer_key(&mut self, k: &BearerKeyRecord) -> Result<()> {
+        policy::insert_bearer(&mut *self.db()?, k).await
     }
 
     async fn insert_policy_evaluation(

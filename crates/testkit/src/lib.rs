@@ -46,6 +46,8 @@ pub struct Root {
     pub user_id: String,
     pub api_key_id: String,
     pub key_hex: String,
+    /// The management-API secret key (`sk_live_…`) `init` minted for the root user.
+    pub secret_key: String,
 }
 
 impl Root {
@@ -96,6 +98,7 @@ impl TestServer {
             user_id: out.user_id.clone(),
             api_key_id: out.api_key_id.clone(),
             key_hex: out.key_pair.private_key_hex().to_string(),
+            secret_key: out.secret_key.expose().to_string(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base_url = format!("http://{}", listener.local_addr()?);

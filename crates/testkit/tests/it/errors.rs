@@ -385,3 +385,68 @@ async fn v1_envelope() {
     }
     s.stop().await.unwrap();
 }
+
+/// A management-API secret key: init mints one for the root user; it reads its organization
+/// and sub-organizations, nothing else; bad, unknown and missing keys are 401s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v1_bearer_keys() {
+    let s = TestServer::start(Backend::Sqlite, "v1_bearer")
+        .await
+        .unwrap();
+    let org = s.root.organization_id.clone();
+    let sub_key = p256();
+    let (sub, _) = create_sub_org(&s.root_client(), &org, "tenant", &sub_key).await;
+    let http = reqwest::Client::new();
+    let get = |path: String, auth: Option<String>| {
+        let mut r = http.get(format!("{}{path}", s.base_url));
+        if let Some(a) = auth {
+            r = r.header("authorization", a);
+        }
+        r.send()
+    };
+    let bearer = Some(format!("Bearer {}", s.root.secret_key));
+    assert!(s.root.secret_key.starts_with("sk_live_"));
+    quorate_crypto::bearer::parse(&s.root.secret_key).unwrap();
+    for id in [&org, &sub] {
+        let r = get(format!("/v1/organizations/{id}"), bearer.clone())
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(
+            (body["data"]["id"].as_str(), body["data"]["object"].as_str()),
+            (Some(id.as_str()), Some("organization"))
+        );
+        assert!(body["data"]["created_at"].as_str().unwrap().ends_with('Z'));
+    }
+    let mut typo = s.root.secret_key.clone().into_bytes();
+    typo[12] = if typo[12] == b'a' { b'b' } else { b'a' };
+    let unknown = quorate_crypto::bearer::generate("sk", true).unwrap();
+    for (auth, code) in [
+        (None, "unauthenticated"),
+        (Some("Basic abc".to_string()), "unauthenticated"),
+        (
+            Some(format!("Bearer {}", String::from_utf8(typo).unwrap())),
+            "invalid_api_key",
+        ),
+        (
+            Some(format!("Bearer {}", unknown.expose())),
+            "invalid_api_key",
+        ),
+    ] {
+        let r = get(format!("/v1/organizations/{org}"), auth.clone())
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{auth:?}");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], json!(code), "{auth:?}");
+    }
+    let elsewhere = get(
+        "/v1/organizations/7d3c4b8e-1f2a-4b5c-9d6e-0a1b2c3d4e5f".to_string(),
+        bearer,
+    )
+    .await
+    .unwrap();
+    assert_eq!(elsewhere.status(), 404);
+    s.stop().await.unwrap();
+}
