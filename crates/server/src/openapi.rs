@@ -155,14 +155,21 @@ fn not_implemented(op_id: String) -> utoipa::openapi::PathItem {
 }
 
 fn get(op_id: &str, summary: &str) -> utoipa::openapi::PathItem {
-    let op = OperationBuilder::new()
-        .operation_id(Some(op_id))
-        .summary(Some(summary))
-        .response("200", ResponseBuilder::new().description("success").build())
-        .build();
-    PathItemBuilder::new()
-        .operation(HttpMethod::Get, op)
-        .build()
+    methods(&[(HttpMethod::Get, op_id, summary)])
+}
+
+/// A path with one described operation per method (200 with no schema).
+fn methods(ops: &[(HttpMethod, &str, &str)]) -> utoipa::openapi::PathItem {
+    let mut item = PathItemBuilder::new();
+    for (method, op_id, summary) in ops {
+        let op = OperationBuilder::new()
+            .operation_id(Some(*op_id))
+            .summary(Some(*summary))
+            .response("200", ResponseBuilder::new().description("success").build())
+            .build();
+        item = item.operation(method.clone(), op);
+    }
+    item.build()
 }
 
 /// Registers `T` and every schema it refers to.
@@ -248,6 +255,17 @@ pub fn document() -> OpenApi {
                 "v1_organization",
                 "Management API: the organization (scope organizations:read; Authorization: Bearer sk_…): the caller's own or a sub-organization, else 404",
             ),
+        )
+        .path(
+            "/v1/api-keys",
+            methods(&[
+                (HttpMethod::Get, "v1_list_api_keys", "Management API: the caller organization's keys (api_keys:read), never their secrets"),
+                (HttpMethod::Post, "v1_create_api_key", "Management API: {name, type?, environment?, scopes, allowed_origins?, expires_at?} → 201, the secret once in data.revealed_key (api_keys:manage; scopes at most the caller's)"),
+            ]),
+        )
+        .path(
+            "/v1/api-keys/{key_id}",
+            methods(&[(HttpMethod::Delete, "v1_revoke_api_key", "Management API: revokes the key (api_keys:manage); the answer is the key with revoked: true")]),
         )
         .path(
             "/v1/organizations/{org_id}/public",

@@ -17,6 +17,11 @@ use serde_json::{json, Value};
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/organizations/{org_id}", get(organization))
+        .route("/v1/api-keys", get(list_api_keys).post(create_api_key))
+        .route(
+            "/v1/api-keys/{key_id}",
+            axum::routing::delete(revoke_api_key),
+        )
         .route(
             "/v1/organizations/{org_id}/public",
             get(organization_public),
@@ -82,9 +87,11 @@ fn status_of(code: &str) -> StatusCode {
         "unauthenticated" | "invalid_api_key" | "api_key_revoked" | "api_key_expired" => {
             StatusCode::UNAUTHORIZED
         }
-        "forbidden" | "scope_missing" | "organization_suspended" | "origin_not_allowed" => {
-            StatusCode::FORBIDDEN
-        }
+        "forbidden"
+        | "scope_missing"
+        | "scope_escalation"
+        | "organization_suspended"
+        | "origin_not_allowed" => StatusCode::FORBIDDEN,
         "not_found" => StatusCode::NOT_FOUND,
         "rate_limited" => StatusCode::TOO_MANY_REQUESTS,
         "unavailable" => StatusCode::SERVICE_UNAVAILABLE,
@@ -107,9 +114,11 @@ async fn organization(
     Path(org_id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let auth = headers.get("authorization").and_then(|v| v.to_str().ok());
     let result = async {
-        let p = state.app.authenticate_bearer(auth).await?;
+        let p = state
+            .app
+            .authenticate_bearer(authorization(&headers))
+            .await?;
         state.app.v1_organization(&p, &org_id).await
     }
     .await;
@@ -126,6 +135,85 @@ async fn organization(
                 "updated_at": quorate_app::mgmt::rfc3339(org.updated_at),
             }),
         ),
+        Err(e) => mgmt_error(&headers, e),
+    }
+}
+
+fn authorization(headers: &HeaderMap) -> Option<&str> {
+    headers.get("authorization").and_then(|v| v.to_str().ok())
+}
+
+/// `GET /v1/api-keys` (`api_keys:read`).
+async fn list_api_keys(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let result = async {
+        let p = state
+            .app
+            .authenticate_bearer(authorization(&headers))
+            .await?;
+        state.app.v1_list_api_keys(&p).await
+    }
+    .await;
+    match result {
+        Ok(keys) => {
+            let data: Vec<Value> = keys.iter().map(quorate_app::mgmt::api_key_json).collect();
+            respond(
+                StatusCode::OK,
+                &json!({"data": data, "pagination": {"limit": data.len(), "has_more": false, "next_cursor": Value::Null}, "meta": {"request_id": request_id(&headers)}}),
+            )
+        }
+        Err(e) => mgmt_error(&headers, e),
+    }
+}
+
+/// `POST /v1/api-keys` (`api_keys:manage`): the secret is in `data.revealed_key`, once.
+async fn create_api_key(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let result = async {
+        let p = state
+            .app
+            .authenticate_bearer(authorization(&headers))
+            .await?;
+        let req: quorate_app::mgmt::NewApiKey =
+            quorate_proto::decode(&body).map_err(|m| MgmtError::new("validation_failed", m))?;
+        state.app.v1_create_api_key(&p, req).await
+    }
+    .await;
+    match result {
+        Ok((record, secret)) => {
+            let mut data = quorate_app::mgmt::api_key_json(&record);
+            data["revealed_key"] = json!(secret.expose());
+            respond(
+                StatusCode::CREATED,
+                &json!({"data": data, "meta": {"request_id": request_id(&headers)}}),
+            )
+        }
+        Err(e) => mgmt_error(&headers, e),
+    }
+}
+
+/// `DELETE /v1/api-keys/{keyId}` (`api_keys:manage`): the revoked key, `revoked: true`.
+async fn revoke_api_key(
+    State(state): State<AppState>,
+    Path(key_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let result = async {
+        let p = state
+            .app
+            .authenticate_bearer(authorization(&headers))
+            .await?;
+        state.app.v1_revoke_api_key(&p, &key_id).await
+    }
+    .await;
+    match result {
+        Ok(record) => {
+            let mut data = quorate_app::mgmt::api_key_json(&record);
+            data["revoked"] = json!(true);
+            ok(&headers, data)
+        }
         Err(e) => mgmt_error(&headers, e),
     }
 }

@@ -148,6 +148,8 @@ pub trait Reader: Send {
     async fn get_policy(&mut self, org: &str, id: &str) -> Result<Option<Policy>>;
     /// Live policies, oldest first.
     async fn list_policies(&mut self, org: &str) -> Result<Vec<Policy>>;
+    /// The organization's management-API keys (revoked ones included), oldest first.
+    async fn list_bearer_keys(&mut self, org: &str) -> Result<Vec<BearerKeyRecord>>;
     /// The management-API key with this secret hash (revoked ones included).
     async fn find_bearer_key(&mut self, secret_hash: &str) -> Result<Option<BearerKeyRecord>>;
     /// The policy evaluations recorded for an activity, oldest first.
@@ -247,6 +249,8 @@ pub trait StoreTx: Reader {
     async fn delete_import_key(&mut self, org: &str, user: &str) -> Result<()>;
     async fn insert_policy(&mut self, policy: &Policy) -> Result<()>;
     async fn insert_bearer_key(&mut self, key: &BearerKeyRecord) -> Result<()>;
+    /// Revokes a live key of the organization (`NotFound` otherwise).
+    async fn revoke_bearer_key(&mut self, org: &str, id: &str, at: Millis) -> Result<()>;
     async fn insert_policy_evaluation(
         &mut self,
         org: &str,

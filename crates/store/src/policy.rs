@@ -173,3 +173,26 @@ pub(crate) async fn insert_bearer(db: &mut dyn Exec, k: &BearerKeyRecord) -> Res
     .await
     .map(|_| ())
 }
+
+pub(crate) async fn list_bearer(db: &mut dyn Exec, org: &str) -> Result<Vec<BearerKeyRecord>> {
+    let sql =
+        format!("SELECT {BEARER_COLS} FROM bearer_keys WHERE organization_id = $1 ORDER BY n");
+    db.rows(&sql, args![org])
+        .await?
+        .iter()
+        .map(bearer)
+        .collect()
+}
+
+pub(crate) async fn revoke_bearer(
+    db: &mut dyn Exec,
+    org: &str,
+    id: &str,
+    at: Millis,
+) -> Result<u64> {
+    db.run(
+        "UPDATE bearer_keys SET revoked_at = $3, updated_at = $3 WHERE organization_id = $1 AND id = $2 AND revoked_at IS NULL",
+        args![org, id, at],
+    )
+    .await
+}

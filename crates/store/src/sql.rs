@@ -634,6 +634,10 @@ impl<T: Conn> Reader for T {
         policy::list(&mut *self.db()?, org).await
     }
 
+    async fn list_bearer_keys(&mut self, org: &str) -> Result<Vec<BearerKeyRecord>> {
+        policy::list_bearer(&mut *self.db()?, org).await
+    }
+
     async fn find_bearer_key(&mut self, secret_hash: &str) -> Result<Option<BearerKeyRecord>> {
         policy::find_bearer(&mut *self.db()?, secret_hash).await
     }
@@ -1033,6 +1037,10 @@ impl<T: TxConn> StoreTx for T {
 
     async fn insert_bearer_key(&mut self, k: &BearerKeyRecord) -> Result<()> {
         policy::insert_bearer(&mut *self.db()?, k).await
+    }
+
+    async fn revoke_bearer_key(&mut self, org: &str, id: &str, at: Millis) -> Result<()> {
+        changed(policy::revoke_bearer(&mut *self.db()?, org, id, at).await?)
     }
 
     async fn insert_policy_evaluation(

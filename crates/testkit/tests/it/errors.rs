@@ -450,3 +450,158 @@ async fn v1_bearer_keys() {
     assert_eq!(elsewhere.status(), 404);
     s.stop().await.unwrap();
 }
+
+/// `/v1/api-keys`: create with at most the caller's scopes (secret shown once), list without
+/// secrets, revoke (the key stops working at once), scope checks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v1_api_keys() {
+    let s = TestServer::start(Backend::Sqlite, "v1_api_keys")
+        .await
+        .unwrap();
+    let org = s.root.organization_id.clone();
+    let http = reqwest::Client::new();
+    let root = format!("Bearer {}", s.root.secret_key);
+    let url = |p: &str| format!("{}{p}", s.base_url);
+    let create = |auth: String, body: serde_json::Value| {
+        http.post(url("/v1/api-keys"))
+            .header("authorization", auth)
+            .json(&body)
+            .send()
+    };
+
+    let r = create(
+        root.clone(),
+        json!({"name": "reader", "scopes": ["organizations:read"]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 201);
+    let body: serde_json::Value = r.json().await.unwrap();
+    let secret = body["data"]["revealed_key"].as_str().unwrap().to_string();
+    let key_id = body["data"]["id"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("sk_live_") && key_id.starts_with("key_"));
+    assert_eq!(body["data"]["key_prefix"].as_str().unwrap(), &secret[..12]);
+    assert_eq!(body["data"]["created_by_user_id"], json!(s.root.user_id));
+
+    // The new key reads its organization, and nothing its scopes do not cover.
+    let reader = format!("Bearer {secret}");
+    let r = http
+        .get(url(&format!("/v1/organizations/{org}")))
+        .header("authorization", &reader)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = http
+        .get(url("/v1/api-keys"))
+        .header("authorization", &reader)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], json!("scope_missing"));
+
+    // Listing never shows a secret.
+    let r = http
+        .get(url("/v1/api-keys"))
+        .header("authorization", &root)
+        .send()
+        .await
+        .unwrap();
+    let text = r.text().await.unwrap();
+    assert!(
+        !text.contains(&secret[8..]),
+        "a secret leaked into the listing"
+    );
+    let listed: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(listed["data"].as_array().unwrap().len(), 2);
+    assert!(listed["pagination"].is_object());
+
+    // Bad requests name the field; a key cannot grant what it does not hold.
+    for (body, code) in [
+        (
+            json!({"name": "x", "scopes": ["nope:read"]}),
+            "validation_failed",
+        ),
+        (json!({"name": "x", "scopes": []}), "validation_failed"),
+        (
+            json!({"name": "x", "type": "publishable", "scopes": [], "allowed_origins": []}),
+            "validation_failed",
+        ),
+        (
+            json!({"name": "x", "scopes": ["organizations:read"], "extra": 1}),
+            "validation_failed",
+        ),
+        (
+            json!({"name": "x", "scopes": ["organizations:read"], "expires_at": "2001-01-01T00:00:00Z"}),
+            "validation_failed",
+        ),
+    ] {
+        let r = create(root.clone(), body.clone()).await.unwrap();
+        assert_eq!(r.status(), 422, "{body}");
+        let b: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(b["error"]["code"], json!(code), "{body}");
+    }
+    let manager = create(
+        root.clone(),
+        json!({"name": "manager", "scopes": ["api_keys:manage"]}),
+    )
+    .await
+    .unwrap();
+    let manager: serde_json::Value = manager.json().await.unwrap();
+    let manager = format!(
+        "Bearer {}",
+        manager["data"]["revealed_key"].as_str().unwrap()
+    );
+    let r = create(
+        manager.clone(),
+        json!({"name": "escalate", "scopes": ["organizations:read"]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 403);
+    let b: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(b["error"]["code"], json!("scope_escalation"));
+    let pk = create(root.clone(), json!({"name": "browser", "type": "publishable", "allowed_origins": ["https://app.example.com"]})).await.unwrap();
+    assert_eq!(pk.status(), 201);
+    let pk: serde_json::Value = pk.json().await.unwrap();
+    assert!(pk["data"]["revealed_key"]
+        .as_str()
+        .unwrap()
+        .starts_with("pk_live_"));
+
+    // Revoke: the key stops at once; revoking again is 404.
+    let r = http
+        .delete(url(&format!("/v1/api-keys/{key_id}")))
+        .header("authorization", &root)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let b: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        (
+            b["data"]["revoked"].as_bool(),
+            b["data"]["is_active"].as_bool()
+        ),
+        (Some(true), Some(false))
+    );
+    let r = http
+        .get(url(&format!("/v1/organizations/{org}")))
+        .header("authorization", &reader)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let b: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(b["error"]["code"], json!("api_key_revoked"));
+    let r = http
+        .delete(url(&format!("/v1/api-keys/{key_id}")))
+        .header("authorization", &root)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    s.stop().await.unwrap();
+}
