@@ -268,6 +268,17 @@ pub fn document() -> OpenApi {
             methods(&[(HttpMethod::Delete, "v1_revoke_api_key", "Management API: revokes the key (api_keys:manage); the answer is the key with revoked: true")]),
         )
         .path(
+            "/v1/organizations/{org_id}/api-keys",
+            methods(&[
+                (HttpMethod::Get, "v1_org_list_api_keys", "Management API: as GET /v1/api-keys, for the caller's own organization (else 404)"),
+                (HttpMethod::Post, "v1_org_create_api_key", "Management API: as POST /v1/api-keys, for the caller's own organization (else 404)"),
+            ]),
+        )
+        .path(
+            "/v1/organizations/{org_id}/api-keys/{key_id}",
+            methods(&[(HttpMethod::Delete, "v1_org_revoke_api_key", "Management API: as DELETE /v1/api-keys/{key_id}, for the caller's own organization (else 404)")]),
+        )
+        .path(
             "/v1/organizations/{org_id}/public",
             get(
                 "v1_organization_public",
