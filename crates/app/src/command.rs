@@ -280,7 +280,7 @@ fn contact(field: &str, value: &str) -> Result<String> {
     }
 }
 
-fn optional(field: &str, value: &Option<String>) -> Result<Option<String>> {
+pub(crate) fn optional(field: &str, value: &Option<String>) -> Result<Option<String>> {
     match value.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
         Some(v) => name(field, v).map(Some),
@@ -497,12 +497,7 @@ pub fn parse(path: &str, activity_type: &str, params: Value) -> Result<Command> 
             let p: wire::UpdateUserTagIntent = decode(params)?;
             Command::UpdateUserTag {
                 tag_id: id("parameters.userTagId", &p.user_tag_id)?,
-                new_name: p
-                    .new_user_tag_name
-                    .as_deref()
-                    .filter(|n| !n.trim().is_empty())
-                    .map(|n| name("parameters.newUserTagName", n))
-                    .transpose()?,
+                new_name: optional("parameters.newUserTagName", &p.new_user_tag_name)?,
                 add: ids("parameters.addUserIds", &p.add_user_ids)?,
                 remove: ids("parameters.removeUserIds", &p.remove_user_ids)?,
             }
@@ -562,12 +557,7 @@ pub fn parse(path: &str, activity_type: &str, params: Value) -> Result<Command> 
             let p: quorate_proto::policy::UpdatePolicyIntent = decode(params)?;
             Command::UpdatePolicy {
                 policy_id: id("parameters.policyId", &p.policy_id)?,
-                name: p
-                    .policy_name
-                    .as_deref()
-                    .filter(|n| !n.trim().is_empty())
-                    .map(|n| name("parameters.policyName", n))
-                    .transpose()?,
+                name: optional("parameters.policyName", &p.policy_name)?,
                 effect: p
                     .policy_effect
                     .as_deref()

@@ -1,7 +1,7 @@
 //! Vault activity parameters, checked without touching the store or any secret. Anything
 //! wrong here is the caller's request (400) and records no activity.
 
-use crate::command::{decode, id, ids, name, non_empty, truncate, MAX_ITEMS};
+use crate::command::{decode, id, ids, name, non_empty, optional, truncate, MAX_ITEMS};
 use crate::error::{AppError, Result};
 use quorate_crypto::address::AddressFormat;
 use quorate_crypto::hd::{self, Curve};
@@ -376,12 +376,7 @@ pub fn parse(path: &str, activity_type: &str, params: Value) -> Result<VaultComm
             let p: wire::UpdateWalletIntent = decode(params)?;
             VaultCommand::UpdateWallet {
                 wallet_id: id("parameters.walletId", &p.wallet_id)?,
-                name: p
-                    .wallet_name
-                    .as_deref()
-                    .filter(|n| !n.trim().is_empty())
-                    .map(|n| name("parameters.walletName", n))
-                    .transpose()?,
+                name: optional("parameters.walletName", &p.wallet_name)?,
             }
         }
         "delete_wallets" => {
@@ -503,12 +498,10 @@ pub fn parse(path: &str, activity_type: &str, params: Value) -> Result<VaultComm
             let p: wire::UpdatePrivateKeyTagIntent = decode(params)?;
             VaultCommand::UpdatePrivateKeyTag {
                 tag_id: id("parameters.privateKeyTagId", &p.private_key_tag_id)?,
-                new_name: p
-                    .new_private_key_tag_name
-                    .as_deref()
-                    .filter(|n| !n.trim().is_empty())
-                    .map(|n| name("parameters.newPrivateKeyTagName", n))
-                    .transpose()?,
+                new_name: optional(
+                    "parameters.newPrivateKeyTagName",
+                    &p.new_private_key_tag_name,
+                )?,
                 add: ids("parameters.addPrivateKeyIds", &p.add_private_key_ids)?,
                 remove: ids("parameters.removePrivateKeyIds", &p.remove_private_key_ids)?,
             }
