@@ -38,12 +38,12 @@ pub(crate) fn vote(
     activity_id: &str,
     approve: bool,
     now: Millis,
-) -> Result<Vote> {
+) -> Vote {
     let signature = stamp
         .and_then(|h| quorate_crypto::stamp::decode_header(h).ok())
         .map(|s| s.signature)
         .unwrap_or_default();
-    Ok(Vote {
+    Vote {
         id: new_id(),
         activity_id: activity_id.to_string(),
         user_id: principal.key.user_id.clone(),
@@ -54,7 +54,7 @@ pub(crate) fn vote(
         signature,
         scheme: principal.scheme.as_str().to_string(),
         created_at: now,
-    })
+    }
 }
 
 /// Whether the approvals recorded on `activity` meet `org`'s root quorum.
@@ -140,7 +140,7 @@ impl App {
         // policy's consensus names them). Rejecting ends the activity, so only those whose
         // approval would count may: root quorum members, the initiator, and users whose
         // approval changes a policy's outcome.
-        let v = vote(principal, stamp, body, &activity.id, approve, now)?;
+        let v = vote(principal, stamp, body, &activity.id, approve, now);
         let (spec, cmd) = stored_command(&activity)?;
         if !approve
             && !withdraw

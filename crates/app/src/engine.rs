@@ -111,8 +111,10 @@ impl App {
             .cloned()
             .ok_or_else(|| AppError::not_found(format!("organization `{org_id}` not found")))?;
         let mut answer = None;
-        let initiator = crate::consensus::vote(&principal, stamp, body, &activity.id, true, now)?;
-        let (decision, evaluation) = self
+        // The initiator's approval, built only when the decision needs it (not on the root
+        // quorum's fast path), and the same vote that is stored if the activity waits.
+        let initiator = || crate::consensus::vote(&principal, stamp, body, &activity.id, true, now);
+        let (decision, evaluation, voted) = self
             .decide(&mut *tx, &org, &principal, &activity, &cmd, &initiator, now)
             .await?;
         match decision {
@@ -128,8 +130,7 @@ impl App {
             Decision::AwaitConsensus => {
                 activity.status = ActivityStatus::ConsensusNeeded;
                 // Submitting is the initiator's approval.
-                let vote =
-                    crate::consensus::vote(&principal, stamp, body, &activity.id, true, now)?;
+                let vote = voted.unwrap_or_else(initiator);
                 tx.insert_vote(&org_id, &vote).await?;
                 activity.votes.push(vote);
             }
@@ -198,12 +199,16 @@ impl App {
         principal: &Principal,
         activity: &Activity,
         cmd: &Command,
-        initiator: &quorate_domain::Vote,
+        initiator: &(dyn Fn() -> quorate_domain::Vote + Sync),
         now: quorate_domain::Millis,
-    ) -> Result<(Decision, Option<PolicyEvaluationRecord>)> {
+    ) -> Result<(
+        Decision,
+        Option<PolicyEvaluationRecord>,
+        Option<quorate_domain::Vote>,
+    )> {
         let is_root = org.root_user_ids.contains(&principal.key.user_id);
         if is_root && org.root_quorum_threshold <= 1 {
-            return Ok((Decision::Execute, None));
+            return Ok((Decision::Execute, None, None));
         }
         let fallback = || {
             if is_root {
@@ -213,21 +218,24 @@ impl App {
             }
         };
         if cmd.root_quorum_only() {
-            return Ok((fallback(), None));
+            return Ok((fallback(), None, None));
         }
         if own_credentials(principal, cmd) {
-            return Ok((Decision::Execute, None));
+            return Ok((Decision::Execute, None, None));
         }
-        self.decide_by_policies(
-            tx,
-            org,
-            activity,
-            cmd,
-            std::slice::from_ref(initiator),
-            now,
-            fallback(),
-        )
-        .await
+        let vote = initiator();
+        let (decision, evaluation) = self
+            .decide_by_policies(
+                tx,
+                org,
+                activity,
+                cmd,
+                std::slice::from_ref(&vote),
+                now,
+                fallback(),
+            )
+            .await?;
+        Ok((decision, evaluation, Some(vote)))
     }
 
     /// The policies' decision for `activity` with these votes; `nothing_allows` when no policy

@@ -536,6 +536,11 @@ mod decisions {
             .await
             .unwrap();
         assert_eq!(explained.policy_evaluations.len(), 2, "{explained:?}");
+        // The first evaluation is against the initiator's stored approval.
+        assert_eq!(
+            explained.policy_evaluations[0]["voteId"].as_str(),
+            Some(waiting.votes[0].id.as_str())
+        );
         let outcomes = |i: usize| -> Vec<String> {
             explained.policy_evaluations[i]["policyEvaluations"]
                 .as_array()
