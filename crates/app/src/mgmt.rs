@@ -334,16 +334,13 @@ impl App {
                 }
                 other => other.into(),
             })?;
-        tx.commit().await?;
-        let keys = self
-            .store
-            .reader()
+        // Read back in the same transaction: the row as revoked.
+        let revoked = tx
+            .get_bearer_key(&p.organization.id, key_id)
             .await?
-            .list_bearer_keys(&p.organization.id)
-            .await?;
-        keys.into_iter()
-            .find(|k| k.id == key_id)
-            .ok_or_else(|| MgmtError::new("not_found", "no such API key"))
+            .ok_or_else(|| MgmtError::new("not_found", "no such API key"))?;
+        tx.commit().await?;
+        Ok(revoked)
     }
 }
 

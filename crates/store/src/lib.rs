@@ -150,6 +150,8 @@ pub trait Reader: Send {
     async fn list_policies(&mut self, org: &str) -> Result<Vec<Policy>>;
     /// The organization's management-API keys (revoked ones included), oldest first.
     async fn list_bearer_keys(&mut self, org: &str) -> Result<Vec<BearerKeyRecord>>;
+    /// One of the organization's management-API keys by id (revoked ones included).
+    async fn get_bearer_key(&mut self, org: &str, id: &str) -> Result<Option<BearerKeyRecord>>;
     /// The management-API key with this secret hash (revoked ones included).
     async fn find_bearer_key(&mut self, secret_hash: &str) -> Result<Option<BearerKeyRecord>>;
     /// The policy evaluations recorded for an activity, oldest first.

@@ -174,6 +174,20 @@ pub(crate) async fn insert_bearer(db: &mut dyn Exec, k: &BearerKeyRecord) -> Res
     .map(|_| ())
 }
 
+pub(crate) async fn get_bearer(
+    db: &mut dyn Exec,
+    org: &str,
+    id: &str,
+) -> Result<Option<BearerKeyRecord>> {
+    let sql =
+        format!("SELECT {BEARER_COLS} FROM bearer_keys WHERE organization_id = $1 AND id = $2");
+    db.row(&sql, args![org, id])
+        .await?
+        .as_ref()
+        .map(bearer)
+        .transpose()
+}
+
 pub(crate) async fn list_bearer(db: &mut dyn Exec, org: &str) -> Result<Vec<BearerKeyRecord>> {
     let sql =
         format!("SELECT {BEARER_COLS} FROM bearer_keys WHERE organization_id = $1 ORDER BY n");

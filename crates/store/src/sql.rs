@@ -638,6 +638,10 @@ impl<T: Conn> Reader for T {
         policy::list_bearer(&mut *self.db()?, org).await
     }
 
+    async fn get_bearer_key(&mut self, org: &str, id: &str) -> Result<Option<BearerKeyRecord>> {
+        policy::get_bearer(&mut *self.db()?, org, id).await
+    }
+
     async fn find_bearer_key(&mut self, secret_hash: &str) -> Result<Option<BearerKeyRecord>> {
         policy::find_bearer(&mut *self.db()?, secret_hash).await
     }

@@ -188,7 +188,7 @@ pub async fn execute(tx: &mut dyn StoreTx, ctx: &Ctx<'_>, cmd: &VaultCommand) ->
             Ok(json!({ "privateKeyIds": ids }))
         }
         VaultCommand::ExportPrivateKey { id, target } => {
-            live_private_key(tx, org, id).await?;
+            // `find_key` reads only live keys of this organization.
             let (key, sealed) = match tx.find_key(org, id).await? {
                 Some((k @ KeyRef::PrivateKey(_), s)) => (k, s),
                 _ => {

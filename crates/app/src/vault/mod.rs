@@ -73,8 +73,7 @@ impl std::fmt::Debug for Vault {
 }
 
 impl Vault {
-    /// Opens the vault: loads the bundle signer sealed under the master key (or creates and
-    /// stores it in `tx` when the store has none yet).
+    /// The unlocked vault (see `App::unlock`, which loads or creates the signer).
     pub(crate) fn new(master: MasterKey, signer: ServerSigner) -> Self {
         Vault {
             master,
@@ -122,8 +121,7 @@ impl Vault {
         &self.signer
     }
 
-    /// The organization's data key; created in `tx` when it has none (`create`), else
-    /// `NotFound`-style `None`.
+    /// The organization's data key, or `None` while it has none (see `data_key_or_create`).
     pub(crate) async fn data_key(
         &self,
         tx: &mut dyn Reader,
