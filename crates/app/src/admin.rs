@@ -55,6 +55,7 @@ impl App {
             root_user_ids: Vec::new(),
             features: Vec::new(),
             version: 0,
+            v1: Default::default(),
             created_at: now,
             updated_at: now,
         };

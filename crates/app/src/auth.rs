@@ -31,6 +31,10 @@ pub struct Principal {
     /// The public key and scheme that signed the request.
     pub public_key: String,
     pub scheme: StampScheme,
+    /// Set when a management-API key acts (`/v1`): votes name it, and liveness is checked
+    /// against it instead of a Turnkey API key.
+    /// (organization, key id) of that key.
+    pub bearer_key: Option<(String, String)>,
 }
 
 const MAX_CACHED: usize = 50_000;
@@ -273,6 +277,7 @@ pub async fn resolve(
         organization,
         public_key: public_key.to_string(),
         scheme,
+        bearer_key: None,
     };
     if let Some(map) = &cache.principals {
         if let Ok(mut m) = map.write() {

@@ -31,6 +31,9 @@ pub fn selection(path: &str) -> Option<bool> {
 }
 
 /// The vote `principal` casts with this stamped body.
+/// The scheme of votes cast through a management-API key (`/v1`).
+pub const BEARER_SCHEME: &str = "SIGNATURE_SCHEME_QUORATE_BEARER";
+
 pub(crate) fn vote(
     principal: &Principal,
     stamp: Option<&str>,
@@ -52,7 +55,10 @@ pub(crate) fn vote(
         message: String::from_utf8_lossy(body).into_owned(),
         public_key: principal.public_key.clone(),
         signature,
-        scheme: principal.scheme.as_str().to_string(),
+        scheme: match principal.bearer_key {
+            Some(_) => BEARER_SCHEME.to_string(),
+            None => principal.scheme.as_str().to_string(),
+        },
         created_at: now,
     }
 }

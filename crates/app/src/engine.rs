@@ -22,6 +22,40 @@ pub struct Submitted {
     pub error: Option<AppError>,
 }
 
+/// Writes `/v1`-only rows in an internal submission's transaction, after its command ran (or
+/// was decided to wait): an error rolls everything back and nothing is recorded.
+#[async_trait::async_trait]
+pub trait PostExec: Send + Sync {
+    async fn run(&self, tx: &mut dyn StoreTx, activity: &Activity) -> Result<()>;
+}
+
+/// An activity submitted by the management API (see [`App::submit_internal`]).
+pub struct InternalSubmit<'a> {
+    pub actor: &'a crate::mgmt::Actor,
+    pub org_id: &'a str,
+    /// The submit path's last segment, e.g. `create_wallet`.
+    pub path: &'a str,
+    /// e.g. `ACTIVITY_TYPE_CREATE_WALLET`.
+    pub activity_type: &'a str,
+    /// The intent's parameters, as the Turnkey face would receive them.
+    pub parameters: serde_json::Value,
+    /// Dedupe key: the same fingerprint returns the stored activity (see `v1_fingerprint`).
+    pub fingerprint: String,
+    pub post_exec: Option<&'a (dyn PostExec + 'a)>,
+}
+
+struct Submission<'a> {
+    org_id: &'a str,
+    principal: &'a Principal,
+    path: &'a str,
+    spec: &'static catalog::ActivitySpec,
+    parameters: serde_json::Value,
+    fingerprint: String,
+    stamp: Option<&'a str>,
+    body: &'a [u8],
+    post_exec: Option<&'a (dyn PostExec + 'a)>,
+}
+
 pub(crate) const DENIED: &str = "No policies evaluated to outcome: Allow";
 
 /// How the engine decided.
@@ -54,6 +88,15 @@ pub fn fingerprint(body: &[u8]) -> String {
     format!("sha256:{}", sha256_hex(body))
 }
 
+/// The fingerprint of a `/v1` engine-backed request: one per (route, organization,
+/// idempotency key), random without a key (docs/design/management-api.md §3).
+pub fn v1_fingerprint(route: &str, org: &str, idempotency_key: Option<&str>) -> String {
+    match idempotency_key {
+        Some(k) => fingerprint(format!("quorate-v1\n{route}\n{org}\n{k}").as_bytes()),
+        None => format!("sha256:{}", sha256_hex(new_id().as_bytes())),
+    }
+}
+
 impl App {
     /// Handles `POST /public/v1/submit/{path}`.
     pub async fn submit(&self, path: &str, body: &[u8], stamp: Option<&str>) -> Result<Submitted> {
@@ -80,7 +123,85 @@ impl App {
                 envelope.timestamp_ms.chars().take(40).collect::<String>()
             )));
         }
-        let cmd = command::parse(path, spec.activity_type, envelope.parameters.clone())?;
+        self.run(Submission {
+            org_id: &org_id,
+            principal: &principal,
+            path,
+            spec,
+            parameters: envelope.parameters.clone(),
+            fingerprint,
+            stamp,
+            body,
+            post_exec: None,
+        })
+        .await
+    }
+
+    /// Submits an activity on behalf of a management-API caller (`/v1`) — `path` is the submit
+    /// path's last segment (`create_wallet`), `activity_type` e.g. `ACTIVITY_TYPE_CREATE_WALLET`;
+    /// the intent is `parameters` as the Turnkey face would receive them. Everything after
+    /// authentication is the Turnkey face's path (policies, consensus, chain, dedupe by
+    /// `fingerprint`). `post_exec` writes `/v1`-only rows in the activity's transaction.
+    pub async fn submit_internal(&self, s: InternalSubmit<'_>) -> Result<Submitted> {
+        let InternalSubmit {
+            actor,
+            org_id,
+            path,
+            activity_type,
+            parameters,
+            fingerprint,
+            post_exec,
+        } = s;
+        let spec = catalog::spec_for(path, activity_type).ok_or_else(|| {
+            AppError::internal(format!("`{activity_type}` is not submitted at `{path}`"))
+        })?;
+        let mut reader = self.store.reader().await?;
+        let org = reader
+            .get_organization(org_id)
+            .await?
+            .ok_or_else(|| AppError::not_found(format!("organization `{org_id}` not found")))?;
+        let user = reader
+            .get_user(org_id, &actor.user_id)
+            .await?
+            .ok_or_else(|| AppError::not_found("the acting user no longer exists"))?;
+        drop(reader);
+        let principal = actor.principal(org, user.name);
+        let body = serde_json::to_vec(&json!({
+            "type": spec.activity_type,
+            "organizationId": org_id,
+            "parameters": &parameters,
+            "timestampMs": self.clock.now_ms().to_string(),
+        }))
+        .map_err(|e| AppError::internal(e.to_string()))?;
+        self.run(Submission {
+            org_id,
+            principal: &principal,
+            path,
+            spec,
+            parameters,
+            fingerprint,
+            stamp: None,
+            body: &body,
+            post_exec,
+        })
+        .await
+    }
+
+    /// One submission from parsing its parameters to the committed activity.
+    async fn run(&self, s: Submission<'_>) -> Result<Submitted> {
+        let Submission {
+            org_id,
+            principal,
+            path,
+            spec,
+            parameters,
+            fingerprint,
+            stamp,
+            body,
+            post_exec,
+        } = s;
+        let org_id = org_id.to_string();
+        let cmd = command::parse(path, spec.activity_type, parameters.clone())?;
         let vault = self.vault()?;
 
         let now = self.clock.now_ms();
@@ -90,7 +211,7 @@ impl App {
             activity_type: spec.activity_type.to_string(),
             status: ActivityStatus::Pending,
             fingerprint,
-            intent: json!({ catalog::intent_key(spec.activity_type): envelope.parameters }),
+            intent: json!({ catalog::intent_key(spec.activity_type): parameters }),
             result: json!({}),
             failure: None,
             votes: Vec::new(),
@@ -105,7 +226,7 @@ impl App {
             return Ok(done);
         }
         // The credential was resolved before the lock: a revocation committed meanwhile wins.
-        key_still_live(&mut *tx, &org_id, &principal, now).await?;
+        key_still_live(&mut *tx, &org_id, principal, now).await?;
         let org = tx
             .organization()
             .cloned()
@@ -113,9 +234,9 @@ impl App {
         let mut answer = None;
         // The initiator's approval, built only when the decision needs it (not on the root
         // quorum's fast path), and the same vote that is stored if the activity waits.
-        let initiator = || crate::consensus::vote(&principal, stamp, body, &activity.id, true, now);
+        let initiator = || crate::consensus::vote(principal, stamp, body, &activity.id, true, now);
         let (decision, evaluation, voted) = self
-            .decide(&mut *tx, &org, &principal, &activity, &cmd, &initiator, now)
+            .decide(&mut *tx, &org, principal, &activity, &cmd, &initiator, now)
             .await?;
         match decision {
             Decision::Deny(reason) => {
@@ -167,6 +288,9 @@ impl App {
                     }
                 }
             }
+        }
+        if let Some(post) = post_exec {
+            post.run(&mut *tx, &activity).await?;
         }
         record(&mut *tx, &activity).await?;
         if let Some(e) = &evaluation {
@@ -314,6 +438,15 @@ pub(crate) async fn key_still_live(
     principal: &Principal,
     now: quorate_domain::Millis,
 ) -> Result<()> {
+    if let Some((key_org, key_id)) = &principal.bearer_key {
+        return match tx.get_bearer_key(key_org, key_id).await? {
+            Some(k) if k.revoked_at.is_none() => Ok(()),
+            _ => Err(AppError::new(
+                ErrorCode::ApiKeyDeleted,
+                "the API key of this request has been revoked",
+            )),
+        };
+    }
     match tx.get_api_key(org, &principal.key.id).await? {
         None => Err(AppError::new(
             ErrorCode::ApiKeyDeleted,

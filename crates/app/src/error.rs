@@ -31,6 +31,10 @@ impl AppError {
         Self::new(ErrorCode::NotFound, message)
     }
 
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Internal, message)
+    }
+
     pub fn not_implemented(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::NotImplemented, message)
     }

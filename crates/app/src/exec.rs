@@ -60,6 +60,7 @@ pub async fn execute(tx: &mut dyn StoreTx, ctx: &Ctx<'_>, cmd: &Command) -> Resu
                 root_user_ids: Vec::new(),
                 features: Vec::new(),
                 version: 0,
+                v1: Default::default(),
                 created_at: ctx.now,
                 updated_at: ctx.now,
             };

@@ -14,8 +14,23 @@ pub struct Organization {
     pub features: Vec<(String, String)>,
     /// Bumped in the same transaction as any change to users, keys, tags or quorum.
     pub version: i64,
+    /// Management-API (`/v1`) state of the organization.
+    pub v1: OrgV1,
     pub created_at: Millis,
     pub updated_at: Millis,
+}
+
+/// What the management API (`/v1`) keeps on an organization (docs/design/management-api.md §1).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrgV1 {
+    /// Unique among organizations; `None` for organizations created through the Turnkey face.
+    pub slug: Option<String>,
+    /// A suspended organization's credentials (and its sub-organizations') stop working.
+    pub suspended: bool,
+    /// Set on sub-organizations created through `/v1`: the user its parent's keys act as
+    /// (and the mark that the parent may write there).
+    pub operator_user_id: Option<String>,
+    pub default_wallet_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

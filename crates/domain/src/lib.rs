@@ -13,7 +13,7 @@ pub mod vault;
 pub use activity::{Activity, ActivityStatus, Failure, Vote};
 pub use bearer::BearerKeyRecord;
 pub use catalog::{ActivitySpec, CATALOG};
-pub use entity::{ApiKey, Organization, Tag, TagKind, User};
+pub use entity::{ApiKey, OrgV1, Organization, Tag, TagKind, User};
 pub use id::{new_id, IdError};
 pub use policy::Policy;
 pub use time::{Clock, Millis, SystemClock};

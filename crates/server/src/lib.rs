@@ -32,7 +32,7 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .merge(turnkey::router())
         .merge(ops::router())
-        .merge(v1::router())
+        .merge(v1::router(state.clone()))
         .fallback(error::fallback)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)

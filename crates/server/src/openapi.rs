@@ -250,42 +250,6 @@ pub fn document() -> OpenApi {
         .path("/metrics", get("metrics", "Prometheus metrics"))
         .path("/openapi.json", get("openapi", "This document"))
         .path(
-            "/v1/organizations/{org_id}",
-            get(
-                "v1_organization",
-                "Management API: the organization (scope organizations:read; Authorization: Bearer sk_…): the caller's own or a sub-organization, else 404",
-            ),
-        )
-        .path(
-            "/v1/api-keys",
-            methods(&[
-                (HttpMethod::Get, "v1_list_api_keys", "Management API: the caller organization's keys (api_keys:read), never their secrets"),
-                (HttpMethod::Post, "v1_create_api_key", "Management API: {name, type?, environment?, scopes, allowed_origins?, expires_at?} → 201, the secret once in data.revealed_key (api_keys:manage; scopes at most the caller's)"),
-            ]),
-        )
-        .path(
-            "/v1/api-keys/{key_id}",
-            methods(&[(HttpMethod::Delete, "v1_revoke_api_key", "Management API: revokes the key (api_keys:manage); the answer is the key with revoked: true")]),
-        )
-        .path(
-            "/v1/organizations/{org_id}/api-keys",
-            methods(&[
-                (HttpMethod::Get, "v1_org_list_api_keys", "Management API: as GET /v1/api-keys, for the caller's own organization (else 404)"),
-                (HttpMethod::Post, "v1_org_create_api_key", "Management API: as POST /v1/api-keys, for the caller's own organization (else 404)"),
-            ]),
-        )
-        .path(
-            "/v1/organizations/{org_id}/api-keys/{key_id}",
-            methods(&[(HttpMethod::Delete, "v1_org_revoke_api_key", "Management API: as DELETE /v1/api-keys/{key_id}, for the caller's own organization (else 404)")]),
-        )
-        .path(
-            "/v1/organizations/{org_id}/public",
-            get(
-                "v1_organization_public",
-                "Management API: an organization's public facts, no authentication. Envelope {data, meta}; errors {error: {code, message}, meta} (also served as /v1/orgs/{org_id}/public)",
-            ),
-        )
-        .path(
             "/public/v1/signer",
             get(
                 "signer",
@@ -383,10 +347,19 @@ pub fn document() -> OpenApi {
 pub fn document_json() -> Vec<u8> {
     static DOC: OnceLock<Vec<u8>> = OnceLock::new();
     DOC.get_or_init(|| {
-        document()
-            .to_json()
-            .map(String::into_bytes)
-            .unwrap_or_default()
+        let Ok(mut doc) = serde_json::to_value(document()) else {
+            return Vec::new();
+        };
+        // The `/v1` operations come from the route tables the server enforces.
+        if let Some(paths) = doc["paths"].as_object_mut() {
+            paths.extend(crate::v1::openapi_paths());
+        }
+        if let Some(schemas) = doc["components"]["schemas"].as_object_mut() {
+            schemas.extend(crate::v1::schema::components());
+        }
+        doc["components"]["securitySchemes"] =
+            serde_json::json!({"bearer": {"type": "http", "scheme": "bearer", "description": "A management-API key: sk_live_…, sk_test_…, pk_live_…, pk_test_…"}});
+        serde_json::to_vec(&doc).unwrap_or_default()
     })
     .clone()
 }

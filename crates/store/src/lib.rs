@@ -5,6 +5,7 @@
 
 mod dialect;
 mod exec;
+pub mod mgmt;
 mod policy;
 mod rows;
 mod sql;
@@ -95,8 +96,14 @@ pub enum SubOrgFilter {
 }
 
 /// Reads. Implemented by the store itself and by an open transaction (which sees its own writes).
+/// Statement access on a connection or transaction, for this crate's management-API modules
+/// ([`mgmt`]): their functions take it, so `/v1` tables need no method on the core traits.
+pub struct Db<'a>(pub(crate) Box<dyn exec::Exec + 'a>);
+
 #[async_trait]
 pub trait Reader: Send {
+    /// The connection (or transaction) for [`mgmt`] functions.
+    fn db_handle(&mut self) -> Result<Db<'_>>;
     async fn get_organization(&mut self, id: &str) -> Result<Option<Organization>>;
     async fn get_user(&mut self, org: &str, id: &str) -> Result<Option<User>>;
     async fn list_users(&mut self, org: &str) -> Result<Vec<User>>;
@@ -188,6 +195,9 @@ pub trait Store: Send + Sync + 'static {
     /// Opens a write transaction that creates the root organization (fails with `Conflict` when
     /// the store is already initialised).
     async fn begin_init(&self) -> Result<Box<dyn StoreTx>>;
+    /// Opens a write transaction without any organization lock, for batched bookkeeping
+    /// (audit rows, last-used times, usage ingestion) that must not queue behind activities.
+    async fn begin_batch(&self) -> Result<Box<dyn StoreTx>>;
     /// Opens a write transaction holding `org`'s lock: writes of one organization are
     /// serialized, different organizations proceed in parallel (where the backend allows).
     async fn begin(&self, org: &str) -> Result<Box<dyn StoreTx>>;

@@ -83,7 +83,7 @@ impl SqlStore {
 
     /// Opens a write transaction: of `org`, holding its lock and having read it, or (`None`)
     /// the one that initialises the store.
-    async fn open_tx(&self, org: Option<&str>) -> Result<Box<dyn StoreTx>> {
+    async fn open_tx(&self, org: Option<&str>, init: bool) -> Result<Box<dyn StoreTx>> {
         let mut tx: Box<dyn TxConn> = match &self.writer {
             Some(writer) => {
                 let conn = writer.clone().lock_owned().await;
@@ -113,6 +113,7 @@ impl SqlStore {
                 state.head = head;
                 state.organization = Some(organization);
             }
+            None if !init => {}
             None => {
                 // Claiming the meta row first makes a concurrent second init fail on the key.
                 let claimed = tx
@@ -333,7 +334,7 @@ async fn load_organization(
     suffix: &str,
 ) -> Result<Option<(Organization, ChainHead)>> {
     let sql = format!(
-        "SELECT id, name, parent_id, root_quorum_threshold, features, version, created_at, updated_at, chain_seq, chain_head \
+        "SELECT id, name, parent_id, root_quorum_threshold, features, version, created_at, updated_at, chain_seq, chain_head, slug, status, operator_user_id, default_wallet_id \
          FROM organizations WHERE id = $1 AND deleted_at IS NULL{suffix}"
     );
     let Some(row) = db.row(&sql, args![id]).await? else {
@@ -354,6 +355,12 @@ async fn load_organization(
         root_user_ids: roots.iter().map(|r| r.text("id")).collect::<Result<_>>()?,
         features: rows::features_from_json(&row.text("features")?)?,
         version: row.int("version")?,
+        v1: quorate_domain::OrgV1 {
+            slug: row.opt_text("slug")?,
+            suspended: row.text("status")? == "suspended",
+            operator_user_id: row.opt_text("operator_user_id")?,
+            default_wallet_id: row.opt_text("default_wallet_id")?,
+        },
         created_at: row.int("created_at")?,
         updated_at: row.int("updated_at")?,
     };
@@ -412,6 +419,10 @@ pub(crate) fn page_clause(
 
 #[async_trait]
 impl<T: Conn> Reader for T {
+    fn db_handle(&mut self) -> Result<crate::Db<'_>> {
+        Ok(crate::Db(self.db()?))
+    }
+
     async fn get_organization(&mut self, id: &str) -> Result<Option<Organization>> {
         Ok(load_organization(&mut *self.db()?, id, "")
             .await?
@@ -733,11 +744,15 @@ impl Store for SqlStore {
     }
 
     async fn begin_init(&self) -> Result<Box<dyn StoreTx>> {
-        self.open_tx(None).await
+        self.open_tx(None, true).await
+    }
+
+    async fn begin_batch(&self) -> Result<Box<dyn StoreTx>> {
+        self.open_tx(None, false).await
     }
 
     async fn begin(&self, org: &str) -> Result<Box<dyn StoreTx>> {
-        self.open_tx(Some(org)).await
+        self.open_tx(Some(org), false).await
     }
 
     async fn list_organization_ids(&self) -> Result<Vec<String>> {
@@ -817,9 +832,9 @@ impl<T: TxConn> StoreTx for T {
             serde_json::to_string(&org.features).map_err(|e| StoreError::Other(e.to_string()))?;
         self.db()?
             .run(
-                "INSERT INTO organizations (id, name, parent_id, root_quorum_threshold, features, version, chain_seq, chain_head, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9)",
-                args![&org.id, &org.name, org.parent_id.clone(), i64::from(org.root_quorum_threshold), features, org.version, chain_head, org.created_at, org.updated_at],
+                "INSERT INTO organizations (id, name, parent_id, root_quorum_threshold, features, version, chain_seq, chain_head, created_at, updated_at, slug, status, operator_user_id, default_wallet_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9, $10, $11, $12, $13)",
+                args![&org.id, &org.name, org.parent_id.clone(), i64::from(org.root_quorum_threshold), features, org.version, chain_head, org.created_at, org.updated_at, org.v1.slug.clone(), if org.v1.suspended { "suspended" } else { "active" }, org.v1.operator_user_id.clone(), org.v1.default_wallet_id.clone()],
             )
             .await
             .map(|_| ())

@@ -2,6 +2,7 @@
 //! temp dir, or a database in a throwaway PostgreSQL cluster) and drive it with the client.
 
 pub mod pg;
+pub mod v1;
 
 use anyhow::{Context, Result};
 use quorate_app::{App, AppConfig};

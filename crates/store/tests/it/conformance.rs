@@ -42,6 +42,7 @@ fn org(id: &str, name: &str, parent: Option<&str>, at: i64) -> Organization {
             "https://example.test/hook".to_string(),
         )],
         version: 0,
+        v1: Default::default(),
         created_at: at,
         updated_at: at,
     }

@@ -1,0 +1,1 @@
+//! `/v1` use cases: members (docs/design/management-api.md §2). Not built yet.

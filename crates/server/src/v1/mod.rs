@@ -1,0 +1,374 @@
+//! The management API (`/v1`): one envelope for every answer — `{"data", "meta"}` (lists add
+//! `pagination`), errors `{"error": {"code", "message"}, "meta"}` with snake_case codes.
+//! Design: docs/design/management-api.md.
+//!
+//! Every route is declared once in a module's `ROUTES` table (method, path, scope, schemas):
+//! the guard middleware finds the matched route there and authenticates, rate-limits and
+//! checks its scope before any handler runs, so a handler cannot forget its scope; the OpenAPI
+//! document's `/v1` part is generated from the same tables.
+
+mod api_keys;
+mod invites;
+mod knowledge;
+mod members;
+mod orgs;
+mod sessions;
+mod settings;
+mod templates;
+mod usage;
+mod wallets;
+
+pub(crate) mod schema;
+
+use crate::error::json_response;
+use crate::AppState;
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::any;
+use axum::Router;
+use quorate_app::mgmt::{BearerPrincipal, MgmtError, MgmtResult, PageOut};
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// One `/v1` operation.
+pub(crate) struct V1Route {
+    pub method: Method,
+    /// axum syntax: `/v1/organizations/{org_id}`.
+    pub path: &'static str,
+    /// The one scope the route requires; `None` = public (no key needed).
+    pub scope: Option<&'static str>,
+    /// Whether a publishable key (from one of its origins) may call it.
+    pub publishable: bool,
+    pub summary: &'static str,
+    /// JSON Schema of the request body (`None`: no body).
+    pub request: Option<fn() -> Value>,
+    /// JSON Schema of `data` in the success answer.
+    pub response: fn() -> Value,
+    /// The success status (200 or 201).
+    pub status: u16,
+    /// Whether `data` is a list (the answer then carries `pagination`).
+    pub list: bool,
+}
+
+/// Every module's routes.
+pub(crate) fn routes() -> impl Iterator<Item = &'static V1Route> {
+    [
+        orgs::ROUTES,
+        api_keys::ROUTES,
+        members::ROUTES,
+        invites::ROUTES,
+        usage::ROUTES,
+        knowledge::ROUTES,
+        settings::ROUTES,
+        templates::ROUTES,
+        wallets::ROUTES,
+        sessions::ROUTES,
+    ]
+    .into_iter()
+    .flatten()
+}
+
+pub(crate) fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .merge(orgs::router())
+        .merge(api_keys::router())
+        .merge(members::router())
+        .merge(invites::router())
+        .merge(usage::router())
+        .merge(knowledge::router())
+        .merge(settings::router())
+        .merge(templates::router())
+        .merge(wallets::router())
+        .merge(sessions::router())
+        .route_layer(axum::middleware::from_fn_with_state(state, guard))
+        .route("/v1", any(unknown))
+        .route("/v1/{*rest}", any(unknown))
+}
+
+fn find_route(method: &Method, path: &str) -> Option<&'static V1Route> {
+    routes().find(|r| r.method == method && r.path == path)
+}
+
+/// The authenticated caller of a `/v1` request, put in the request by [`guard`].
+#[derive(Clone)]
+pub(crate) struct Caller {
+    pub request_id: Arc<str>,
+    /// `None` on public routes.
+    pub principal: Option<Arc<BearerPrincipal>>,
+}
+
+impl Caller {
+    /// The key's principal (routes with a scope always have one).
+    pub fn p(&self) -> MgmtResult<&BearerPrincipal> {
+        self.principal
+            .as_deref()
+            .ok_or_else(|| MgmtError::new("unauthenticated", "this route needs an API key"))
+    }
+
+    /// The answer: the envelope around a success, or the error body.
+    pub fn reply(&self, result: MgmtResult<Reply>) -> Response {
+        match result {
+            Ok(Reply {
+                status,
+                data,
+                pagination,
+            }) => {
+                let mut body = json!({"data": data, "meta": {"request_id": &*self.request_id}});
+                if let Some(p) = pagination {
+                    body["pagination"] = p;
+                }
+                respond(status, &body)
+            }
+            Err(e) => error_response(&self.request_id, e),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<Caller>().cloned().ok_or_else(|| {
+            error_response(
+                "",
+                MgmtError::new("internal", "route without a /v1 guard entry"),
+            )
+        })
+    }
+}
+
+/// A successful answer's status, `data` and (lists) `pagination`.
+pub(crate) struct Reply {
+    pub status: StatusCode,
+    pub data: Value,
+    pub pagination: Option<Value>,
+}
+
+impl Reply {
+    pub fn ok(data: impl serde::Serialize) -> MgmtResult<Reply> {
+        Ok(Reply {
+            status: StatusCode::OK,
+            data: to_value(data)?,
+            pagination: None,
+        })
+    }
+
+    pub fn created(data: impl serde::Serialize) -> MgmtResult<Reply> {
+        Ok(Reply {
+            status: StatusCode::CREATED,
+            data: to_value(data)?,
+            pagination: None,
+        })
+    }
+
+    /// A page of a list: `pagination {limit, has_more, next_cursor}`.
+    pub fn list<T: serde::Serialize>(limit: u32, page: PageOut<T>) -> MgmtResult<Reply> {
+        let next = page.next.as_deref().map(quorate_app::mgmt::cursor_encode);
+        Ok(Reply {
+            status: StatusCode::OK,
+            data: to_value(page.items)?,
+            pagination: Some(
+                json!({"limit": limit, "has_more": next.is_some(), "next_cursor": next}),
+            ),
+        })
+    }
+}
+
+fn to_value(data: impl serde::Serialize) -> MgmtResult<Value> {
+    serde_json::to_value(data).map_err(|e| MgmtError::new("internal", e.to_string()))
+}
+
+/// Decodes a JSON body: not a JSON object → 400 `invalid_request`; a field that does not fit
+/// (unknown fields included) → 422 `validation_failed` naming it.
+pub(crate) fn body<T: DeserializeOwned>(bytes: &[u8]) -> MgmtResult<T> {
+    let trimmed = bytes.trim_ascii();
+    if trimmed.is_empty() {
+        return quorate_proto::decode(b"{}").map_err(|m| MgmtError::new("validation_failed", m));
+    }
+    match serde_json::from_slice::<Value>(trimmed) {
+        Ok(Value::Object(_)) => {}
+        _ => {
+            return Err(MgmtError::new(
+                "invalid_request",
+                "the body must be a JSON object",
+            ))
+        }
+    }
+    quorate_proto::decode(trimmed).map_err(|m| MgmtError::new("validation_failed", m))
+}
+
+/// Query parameters as a map (repeated names: the last wins).
+#[allow(dead_code)] // used by list routes as they land
+pub(crate) type Query = axum::extract::Query<HashMap<String, String>>;
+
+fn respond(status: StatusCode, body: &Value) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| {
+        br#"{"error":{"code":"internal","message":"internal error"},"meta":{}}"#.to_vec()
+    });
+    json_response(status, bytes)
+}
+
+/// The HTTP status of each `/v1` error code (docs/design/management-api.md §3).
+pub(crate) fn status_of(code: &str) -> StatusCode {
+    match code {
+        "invalid_request" => StatusCode::BAD_REQUEST,
+        "validation_failed" => StatusCode::UNPROCESSABLE_ENTITY,
+        "unauthenticated" | "invalid_api_key" | "api_key_revoked" | "api_key_expired" => {
+            StatusCode::UNAUTHORIZED
+        }
+        "forbidden"
+        | "scope_missing"
+        | "role_required"
+        | "scope_escalation"
+        | "origin_not_allowed"
+        | "organization_suspended"
+        | "parent_read_only"
+        | "project_scope"
+        | "policy_denied"
+        | "session_limit" => StatusCode::FORBIDDEN,
+        "not_found" => StatusCode::NOT_FOUND,
+        "payload_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
+        "rate_limited" => StatusCode::TOO_MANY_REQUESTS,
+        "upstream_error" => StatusCode::BAD_GATEWAY,
+        "unavailable" | "vault_locked" => StatusCode::SERVICE_UNAVAILABLE,
+        "internal" => StatusCode::INTERNAL_SERVER_ERROR,
+        // Every other code is a conflict (`slug_taken`, `last_owner`, …; §2).
+        _ => StatusCode::CONFLICT,
+    }
+}
+
+/// `{"error": {"code", "message"}, "meta": {"request_id"}}`.
+pub(crate) fn error_response(request_id: &str, e: MgmtError) -> Response {
+    let status = status_of(e.code);
+    let (code, message) = if status == StatusCode::INTERNAL_SERVER_ERROR {
+        tracing::error!(cause = %e.message, "internal error");
+        ("internal", "internal error".to_string())
+    } else {
+        (e.code, e.message)
+    };
+    respond(
+        status,
+        &json!({"error": {"code": code, "message": message}, "meta": {"request_id": request_id}}),
+    )
+}
+
+fn request_id(headers: &HeaderMap) -> Arc<str> {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .into()
+}
+
+fn authorization(headers: &HeaderMap) -> Option<&str> {
+    headers.get("authorization").and_then(|v| v.to_str().ok())
+}
+
+/// Runs before every `/v1` handler: finds the route's entry, authenticates the key, checks
+/// publishable-key origins and the route's scope, then hands the [`Caller`] to the handler.
+async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let request_id = request_id(req.headers());
+    let Some(route) = req
+        .extensions()
+        .get::<MatchedPath>()
+        .and_then(|m| find_route(req.method(), m.as_str()))
+    else {
+        return error_response(
+            &request_id,
+            MgmtError::new("internal", "route without a /v1 guard entry"),
+        );
+    };
+    let principal = match route.scope {
+        None => None,
+        Some(scope) => {
+            let p = match state
+                .app
+                .authenticate_bearer(authorization(req.headers()))
+                .await
+            {
+                Ok(p) => p,
+                Err(e) => return error_response(&request_id, e),
+            };
+            let origin = req.headers().get("origin").and_then(|v| v.to_str().ok());
+            if let Err(e) = p.admit(scope, route.publishable, origin) {
+                return error_response(&request_id, e);
+            }
+            Some(Arc::new(p))
+        }
+    };
+    req.extensions_mut().insert(Caller {
+        request_id,
+        principal,
+    });
+    next.run(req).await
+}
+
+async fn unknown(headers: HeaderMap) -> Response {
+    error_response(
+        &request_id(&headers),
+        MgmtError::new("not_found", "no such /v1 route"),
+    )
+}
+
+/// The `/v1` operations as OpenAPI path items (merged into `/openapi.json`).
+pub(crate) fn openapi_paths() -> serde_json::Map<String, Value> {
+    let mut paths = serde_json::Map::new();
+    for r in routes() {
+        let mut params = Vec::new();
+        for seg in r.path.split('/') {
+            if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                params.push(json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}));
+            }
+        }
+        if r.list {
+            params.push(json!({"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 100}}));
+            params.push(json!({"name": "cursor", "in": "query", "required": false, "schema": {"type": "string"}}));
+        }
+        let data = (r.response)();
+        let mut success = json!({
+            "type": "object",
+            "required": ["data", "meta"],
+            "properties": {"data": if r.list { json!({"type": "array", "items": data}) } else { data }, "meta": {"$ref": "#/components/schemas/V1Meta"}},
+        });
+        if r.list {
+            success["required"] = json!(["data", "pagination", "meta"]);
+            success["properties"]["pagination"] =
+                json!({"$ref": "#/components/schemas/V1Pagination"});
+        }
+        let error = json!({"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/V1Error"}}}});
+        let mut responses = serde_json::Map::new();
+        responses.insert(
+            r.status.to_string(),
+            json!({"description": "success", "content": {"application/json": {"schema": success}}}),
+        );
+        let mut errors = vec!["400", "404", "422", "429"];
+        if r.scope.is_some() {
+            errors.extend(["401", "403"]);
+        }
+        for code in errors {
+            responses.insert(code.to_string(), error.clone());
+        }
+        let mut op = json!({
+            "operationId": format!("{} {}", r.method, r.path),
+            "summary": r.summary,
+            "parameters": params,
+            "responses": responses,
+            "x-scope": r.scope,
+        });
+        if r.scope.is_some() {
+            op["security"] = json!([{"bearer": []}]);
+        }
+        if let Some(req) = r.request {
+            op["requestBody"] =
+                json!({"required": true, "content": {"application/json": {"schema": req()}}});
+        }
+        let item = paths.entry(r.path).or_insert_with(|| json!({}));
+        item[r.method.as_str().to_ascii_lowercase()] = op;
+    }
+    paths
+}
