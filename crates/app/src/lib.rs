@@ -44,6 +44,9 @@ pub struct App {
     /// Set once by [`App::unlock`] (or `init`): nothing touches secrets before.
     pub(crate) vault: std::sync::OnceLock<Arc<vault::Vault>>,
     pub(crate) policies: policy::PolicyCache,
+    /// Deployment settings of the management API's modules (tiers, chains, …), by type: each
+    /// module defines its own settings type, the CLI sets it with [`App::set_setting`].
+    settings: std::sync::RwLock<Vec<Arc<dyn std::any::Any + Send + Sync>>>,
 }
 
 impl App {
@@ -58,7 +61,22 @@ impl App {
             auth: auth::AuthCache::new(config.cache_principals),
             vault: std::sync::OnceLock::new(),
             policies: policy::PolicyCache::default(),
+            settings: Default::default(),
         }
+    }
+
+    /// Sets (replaces) the deployment setting of type `T`.
+    pub fn set_setting<T: std::any::Any + Send + Sync>(&self, value: T) {
+        if let Ok(mut all) = self.settings.write() {
+            all.retain(|s| !s.is::<T>());
+            all.push(Arc::new(value));
+        }
+    }
+
+    /// The deployment setting of type `T`, if one was set.
+    pub fn setting<T: std::any::Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        let all = self.settings.read().ok()?;
+        all.iter().find_map(|s| s.clone().downcast::<T>().ok())
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

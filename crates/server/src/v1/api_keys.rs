@@ -26,6 +26,7 @@ macro_rules! route {
             response: $resp,
             status: $status,
             list: $list,
+            sessions: false,
         }
     };
 }

@@ -53,6 +53,9 @@ pub(crate) struct V1Route {
     pub status: u16,
     /// Whether `data` is a list (the answer then carries `pagination`).
     pub list: bool,
+    /// Whether a wallet-session token (`ws_…`) may call it instead of a key: the guard then
+    /// hands the token to the handler unchecked (`Caller::session_token`); the handler checks it.
+    pub sessions: bool,
 }
 
 /// Every module's routes.
@@ -98,8 +101,11 @@ fn find_route(method: &Method, path: &str) -> Option<&'static V1Route> {
 #[derive(Clone)]
 pub(crate) struct Caller {
     pub request_id: Arc<str>,
-    /// `None` on public routes.
+    /// `None` on public routes and for session tokens.
     pub principal: Option<Arc<BearerPrincipal>>,
+    /// A wallet-session token, on routes that accept one (see [`V1Route::sessions`]).
+    #[allow(dead_code)] // read by the withdraw route as it lands
+    pub session_token: Option<Arc<str>>,
 }
 
 impl Caller {
@@ -269,6 +275,9 @@ fn authorization(headers: &HeaderMap) -> Option<&str> {
     headers.get("authorization").and_then(|v| v.to_str().ok())
 }
 
+/// The type prefix of wallet-session tokens (`ws_live_…`).
+pub(crate) const SESSION_PREFIX: &str = "ws_";
+
 /// Runs before every `/v1` handler: finds the route's entry, authenticates the key, checks
 /// publishable-key origins and the route's scope, then hands the [`Caller`] to the handler.
 async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
@@ -283,6 +292,18 @@ async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> R
             MgmtError::new("internal", "route without a /v1 guard entry"),
         );
     };
+    let token = authorization(req.headers())
+        .and_then(|a| a.strip_prefix("Bearer "))
+        .map(str::trim);
+    if let Some(t) = token.filter(|t| route.sessions && t.starts_with(SESSION_PREFIX)) {
+        let session_token = Some(Arc::from(t));
+        req.extensions_mut().insert(Caller {
+            request_id,
+            principal: None,
+            session_token,
+        });
+        return next.run(req).await;
+    }
     let principal = match route.scope {
         None => None,
         Some(scope) => {
@@ -304,6 +325,7 @@ async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> R
     req.extensions_mut().insert(Caller {
         request_id,
         principal,
+        session_token: None,
     });
     next.run(req).await
 }

@@ -23,6 +23,7 @@ pub(super) static ROUTES: &[V1Route] = &[
         response: organization_schema,
         status: 200,
         list: false,
+        sessions: false,
     },
     V1Route {
         method: Method::GET,
@@ -34,6 +35,7 @@ pub(super) static ROUTES: &[V1Route] = &[
         response: public_schema,
         status: 200,
         list: false,
+        sessions: false,
     },
     V1Route {
         method: Method::GET,
@@ -45,6 +47,7 @@ pub(super) static ROUTES: &[V1Route] = &[
         response: public_schema,
         status: 200,
         list: false,
+        sessions: false,
     },
 ];
 
