@@ -780,3 +780,197 @@ impl UnsignedTx {
         Ok(self.encode_signed(recid.is_y_odd(), &r, &s))
     }
 }
+
+impl U256 {
+    /// `self + other`, or `None` on overflow.
+    pub fn checked_add(&self, other: &U256) -> Option<U256> {
+        let mut out = [0u8; 32];
+        let mut carry = 0u16;
+        for i in (0..32).rev() {
+            let v = u16::from(self.0[i]) + u16::from(other.0[i]) + carry;
+            out[i] = (v & 0xff) as u8;
+            carry = v >> 8;
+        }
+        (carry == 0).then_some(U256(out))
+    }
+
+    /// `self * m` for a small factor, or `None` on overflow.
+    pub fn checked_mul_small(&self, m: u32) -> Option<U256> {
+        self.mul_add_small(m, 0)
+    }
+}
+
+/// The fields of a transaction to build (what a wallet fills in before signing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTx {
+    pub chain_id: u64,
+    pub nonce: u64,
+    pub gas_limit: u64,
+    /// Recipient (the token contract for an ERC-20 transfer).
+    pub to: [u8; 20],
+    /// Wei.
+    pub value: U256,
+    pub data: Vec<u8>,
+}
+
+fn new_tx_items(tx: &NewTx) -> [Vec<u8>; 5] {
+    let mut to = Vec::with_capacity(21);
+    rlp::encode_bytes(&mut to, &tx.to);
+    let mut data = Vec::with_capacity(tx.data.len() + 9);
+    rlp::encode_bytes(&mut data, &tx.data);
+    [
+        uint_item(&tx.gas_limit.to_be_bytes()),
+        to,
+        uint_item(&tx.value.0),
+        data,
+        uint_item(&tx.nonce.to_be_bytes()),
+    ]
+}
+
+/// The unsigned EIP-1559 serialization `0x02 || rlp([chainId, nonce, maxPriorityFeePerGas,
+/// maxFeePerGas, gasLimit, to, value, data, accessList=[]])`, as viem's
+/// `serializeTransaction` produces it (and [`parse_bytes`] accepts).
+pub fn encode_unsigned_1559(
+    tx: &NewTx,
+    max_priority_fee_per_gas: &U256,
+    max_fee_per_gas: &U256,
+) -> Vec<u8> {
+    let [gas, to, value, data, nonce] = new_tx_items(tx);
+    let chain = uint_item(&tx.chain_id.to_be_bytes());
+    let tip = uint_item(&max_priority_fee_per_gas.0);
+    let cap = uint_item(&max_fee_per_gas.0);
+    let access = rlp::encode_list(&[]);
+    let body = rlp::encode_list(&[
+        &chain, &nonce, &tip, &cap, &gas, &to, &value, &data, &access,
+    ]);
+    let mut out = Vec::with_capacity(body.len() + 1);
+    out.push(EthTxType::Eip1559.type_byte());
+    out.extend_from_slice(&body);
+    out
+}
+
+/// The unsigned EIP-155 legacy serialization `rlp([nonce, gasPrice, gasLimit, to, value,
+/// data, chainId, 0, 0])`, for chains without a base fee.
+pub fn encode_unsigned_legacy(tx: &NewTx, gas_price: &U256) -> Vec<u8> {
+    let [gas, to, value, data, nonce] = new_tx_items(tx);
+    let price = uint_item(&gas_price.0);
+    let chain = uint_item(&tx.chain_id.to_be_bytes());
+    rlp::encode_list(&[
+        &nonce,
+        &price,
+        &gas,
+        &to,
+        &value,
+        &data,
+        &chain,
+        &[0x80],
+        &[0x80],
+    ])
+}
+
+/// The call data of an ERC-20 `transfer(to, amount)` (selector `a9059cbb`).
+pub fn erc20_transfer_data(to: &[u8; 20], amount: &U256) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + 64);
+    out.extend_from_slice(&[0xa9, 0x05, 0x9c, 0xbb]);
+    out.extend_from_slice(&[0u8; 12]);
+    out.extend_from_slice(to);
+    out.extend_from_slice(&amount.0);
+    out
+}
+
+/// A signed transaction's hash (keccak256 of its serialization), as nodes name it.
+pub fn tx_hash(signed: &[u8]) -> [u8; 32] {
+    Keccak256::digest(signed).into()
+}
+
+#[cfg(test)]
+mod build_tests {
+    use super::*;
+
+    fn sample() -> NewTx {
+        NewTx {
+            chain_id: 1337,
+            nonce: 7,
+            gas_limit: 21_000,
+            to: [0x11; 20],
+            value: U256::from_u128(1_000_000_000_000_000_000),
+            data: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn eip1559_round_trips_through_the_parser() {
+        let tip = U256::from_u128(1_000_000_000);
+        let cap = U256::from_u128(3_000_000_000);
+        let bytes = encode_unsigned_1559(&sample(), &tip, &cap);
+        let tx = parse_bytes(&bytes).unwrap();
+        assert_eq!(tx.tx_type, EthTxType::Eip1559);
+        assert_eq!(tx.chain_id, Some(1337));
+        assert_eq!(tx.nonce, 7);
+        assert_eq!(tx.gas_limit, 21_000);
+        assert_eq!(tx.to, Some([0x11; 20]));
+        assert_eq!(tx.value, sample().value);
+        assert_eq!(tx.max_priority_fee_per_gas, Some(tip));
+        assert_eq!(tx.max_fee_per_gas, Some(cap));
+        assert!(tx.data.is_empty() && tx.access_list.is_empty());
+    }
+
+    #[test]
+    fn eip1559_matches_viem() {
+        // viem 2.x: serializeTransaction({chainId: 1, nonce: 0, maxPriorityFeePerGas: 1n,
+        // maxFeePerGas: 2n, gas: 21000n, to: '0x' + '11'.repeat(20), value: 1n})
+        let tx = NewTx {
+            chain_id: 1,
+            nonce: 0,
+            gas_limit: 21_000,
+            to: [0x11; 20],
+            value: U256::from_u128(1),
+            data: Vec::new(),
+        };
+        let bytes = encode_unsigned_1559(&tx, &U256::from_u128(1), &U256::from_u128(2));
+        assert_eq!(
+            hex::encode(bytes),
+            "02df018001028252089411111111111111111111111111111111111111110180c0"
+        );
+        // … and with 1 gwei / 3 gwei, 1 ETH, nonce 7 on chain 1337.
+        let bytes = encode_unsigned_1559(
+            &sample(),
+            &U256::from_u128(1_000_000_000),
+            &U256::from_u128(3_000_000_000),
+        );
+        assert_eq!(
+            hex::encode(bytes),
+            "02f182053907843b9aca0084b2d05e00825208941111111111111111111111111111111111111111880de0b6b3a764000080c0"
+        );
+    }
+
+    #[test]
+    fn legacy_round_trips_and_erc20_data() {
+        let mut t = sample();
+        t.value = U256::ZERO;
+        t.data = erc20_transfer_data(&[0x22; 20], &U256::from_u128(5));
+        let bytes = encode_unsigned_legacy(&t, &U256::from_u128(20_000_000_000));
+        let tx = parse_bytes(&bytes).unwrap();
+        assert_eq!(tx.tx_type, EthTxType::Legacy);
+        assert_eq!(tx.chain_id, Some(1337));
+        assert_eq!(tx.gas_price, Some(U256::from_u128(20_000_000_000)));
+        assert_eq!(&tx.data[..4], &[0xa9, 0x05, 0x9c, 0xbb]);
+        assert_eq!(tx.data.len(), 68);
+        assert_eq!(tx.data[35], 0x22);
+        assert_eq!(tx.data[67], 5);
+    }
+
+    #[test]
+    fn u256_checked_add() {
+        let max = U256([0xff; 32]);
+        assert_eq!(max.checked_add(&U256::from_u128(1)), None);
+        assert_eq!(
+            U256::from_u128(u128::MAX).checked_add(&U256::from_u128(1)),
+            U256::from_dec_str("340282366920938463463374607431768211456")
+        );
+        assert_eq!(
+            U256::from_u128(3).checked_mul_small(7),
+            Some(U256::from_u128(21))
+        );
+    }
+}
