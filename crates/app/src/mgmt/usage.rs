@@ -1,1 +1,0 @@
-//! `/v1` use cases: usage (docs/design/management-api.md §2). Not built yet.
