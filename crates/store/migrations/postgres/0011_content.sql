@@ -1,0 +1,42 @@
+-- Management API content (docs/design/management-api.md §2, §8): knowledge entries,
+-- per-organization settings (knowledge pruning, auto-swap) and templates.
+CREATE TABLE knowledge_entries (
+    n               BIGSERIAL PRIMARY KEY,
+    id              TEXT NOT NULL UNIQUE,
+    organization_id TEXT NOT NULL,
+    project_id      TEXT,
+    source_type     TEXT NOT NULL,
+    title           TEXT,
+    content         TEXT NOT NULL,
+    pinned          BIGINT NOT NULL DEFAULT 0,
+    created_at      BIGINT NOT NULL,
+    updated_at      BIGINT NOT NULL
+);
+CREATE INDEX knowledge_entries_org ON knowledge_entries (organization_id, n);
+CREATE INDEX knowledge_entries_source ON knowledge_entries (organization_id, source_type, n);
+CREATE INDEX knowledge_entries_pinned ON knowledge_entries (organization_id, pinned, n);
+-- Age pruning (hourly and on insert) reads a range of this one.
+CREATE INDEX knowledge_entries_age ON knowledge_entries (organization_id, pinned, created_at);
+
+CREATE TABLE org_settings (
+    organization_id    TEXT NOT NULL,
+    name               TEXT NOT NULL,
+    value              TEXT NOT NULL,
+    updated_by_user_id TEXT NOT NULL,
+    updated_at         BIGINT NOT NULL,
+    PRIMARY KEY (organization_id, name)
+);
+
+CREATE TABLE templates (
+    n               BIGSERIAL PRIMARY KEY,
+    id              TEXT NOT NULL UNIQUE,
+    organization_id TEXT NOT NULL,
+    name            TEXT NOT NULL,
+    description     TEXT,
+    content         TEXT NOT NULL,
+    published       BIGINT NOT NULL DEFAULT 0,
+    created_at      BIGINT NOT NULL,
+    updated_at      BIGINT NOT NULL
+);
+CREATE INDEX templates_org ON templates (organization_id, n);
+CREATE INDEX templates_published ON templates (organization_id, published, n);
