@@ -112,16 +112,19 @@ pub async fn delete_membership(db: Db<'_>, org: &str, user_id: &str) -> Result<(
     Ok(())
 }
 
-/// Whether `org` has a live user with this (lowercased) email.
-pub async fn email_is_member(db: Db<'_>, org: &str, email_norm: &str) -> Result<bool> {
+/// How many live users of `org` have this (lowercased) email.
+pub async fn count_with_email(db: Db<'_>, org: &str, email_norm: &str) -> Result<i64> {
     let mut db = db.0;
-    Ok(db
+    let row = db
         .row(
-            "SELECT id FROM users WHERE lower(email) = $2 AND organization_id = $1 AND deleted_at IS NULL AND email IS NOT NULL",
+            "SELECT COUNT(*) AS c FROM users WHERE organization_id = $1 AND lower(email) = $2 AND deleted_at IS NULL AND email IS NOT NULL",
             args![org, email_norm],
         )
-        .await?
-        .is_some())
+        .await?;
+    match row {
+        Some(r) => r.int("c"),
+        None => Ok(0),
+    }
 }
 
 /// The organizations where a live user has this (lowercased) email: `(organization_id,
