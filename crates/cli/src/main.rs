@@ -90,6 +90,10 @@ enum Command {
         listen: SocketAddr,
         #[arg(long, env = "QUORATE_LOG_FORMAT", value_enum, default_value = "text")]
         log_format: LogFormat,
+        /// A chain withdrawals may use: `CHAIN_ID=URL` of its Ethereum JSON-RPC node
+        /// (repeatable; the variable takes a comma-separated list).
+        #[arg(long = "chain", env = "QUORATE_CHAINS", value_delimiter = ',')]
+        chains: Vec<String>,
     },
     /// Check every organization's activity hash chain.
     VerifyLog {
@@ -229,9 +233,13 @@ async fn run(cli: Cli) -> Result<()> {
             store,
             listen,
             log_format,
+            chains,
         } => {
             init_logging(log_format);
             let app = open_app(&store).await?;
+            app.set_setting(
+                quorate_chain::settings(&chains).map_err(|e| anyhow::anyhow!("--chain {e}"))?,
+            );
             if app
                 .store()
                 .root_organization_id()

@@ -14,6 +14,7 @@ mod usage;
 mod wallets;
 
 pub use keys::*;
+pub use wallets::{ChainError, ChainRpc, ChainSettings, FeeQuote, TxCall};
 
 use crate::App;
 use base64::Engine as _;

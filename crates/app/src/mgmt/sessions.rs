@@ -238,7 +238,7 @@ impl App {
                 &session.created_by_key_id,
             )
             .await?;
-        if !key.is_some_and(|k| k.revoked_at.is_none()) {
+        if key.is_none_or(|k| k.revoked_at.is_some()) {
             return Err(MgmtError::new(
                 "api_key_revoked",
                 "the API key that created this wallet session has been revoked",
