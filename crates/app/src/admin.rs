@@ -94,30 +94,13 @@ impl App {
         tx.insert_api_key(&key).await?;
         let secret_key = quorate_crypto::bearer::generate("sk", true)
             .map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?;
-        tx.insert_bearer_key(&quorate_domain::BearerKeyRecord {
-            id: format!("key_{}", new_id().replace('-', "")),
-            organization_id: org.id.clone(),
-            project_id: None,
-            key_type: "secret".to_string(),
-            environment: "live".to_string(),
-            name: "root".to_string(),
-            key_prefix: secret_key.preview(),
-            secret_hash: quorate_crypto::bearer::hash(secret_key.expose()),
-            allowed_origins: Vec::new(),
-            scopes: quorate_domain::bearer::SCOPES
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-            source: "cli".to_string(),
-            created_by_user_id: user.id.clone(),
-            created_at: now,
-            updated_at: now,
-            last_used_at: None,
-            expires_at: None,
-            grace_expires_at: None,
-            revoked_at: None,
-        })
-        .await?;
+        let mut record =
+            crate::mgmt::new_key_record(&secret_key, &org.id, &user.id, "root", now, "cli");
+        record.scopes = quorate_domain::bearer::SCOPES
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        tx.insert_bearer_key(&record).await?;
         tx.set_root_quorum(&org.id, 1, std::slice::from_ref(&user.id))
             .await?;
         tx.set_meta("root_organization_id", &org.id).await?;

@@ -253,6 +253,14 @@ pub async fn resolve(
             "the API key used to stamp this request has expired",
         ));
     }
+    // Suspension (management API) stops every credential of the organization and of its
+    // sub-organizations.
+    if let Some(o) = target_lineage.iter().find(|o| o.v1.suspended) {
+        return Err(AppError::new(
+            ErrorCode::RequestNotAuthorized,
+            format!("organization `{}` is suspended", o.id),
+        ));
+    }
     let organization = reader
         .get_organization(&key.organization_id)
         .await?

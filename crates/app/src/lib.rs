@@ -47,6 +47,8 @@ pub struct App {
     /// Deployment settings of the management API's modules (tiers, chains, …), by type: each
     /// module defines its own settings type, the CLI sets it with [`App::set_setting`].
     settings: std::sync::RwLock<Vec<Arc<dyn std::any::Any + Send + Sync>>>,
+    pub(crate) limiter: mgmt::ratelimit::RateLimiter,
+    pub(crate) bookkeeping: mgmt::audit::Bookkeeping,
 }
 
 impl App {
@@ -62,7 +64,14 @@ impl App {
             vault: std::sync::OnceLock::new(),
             policies: policy::PolicyCache::default(),
             settings: Default::default(),
+            limiter: mgmt::ratelimit::RateLimiter::new(),
+            bookkeeping: Default::default(),
         }
+    }
+
+    /// The current time, by the injected clock.
+    pub fn now_ms(&self) -> quorate_domain::Millis {
+        self.clock.now_ms()
     }
 
     /// Sets (replaces) the deployment setting of type `T`.

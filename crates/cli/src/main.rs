@@ -1,6 +1,7 @@
 //! The `quorate` binary: run the server, administer a store, and a stamped-API client.
 
 mod client_cmd;
+mod v1_cmd;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -90,10 +91,26 @@ enum Command {
         listen: SocketAddr,
         #[arg(long, env = "QUORATE_LOG_FORMAT", value_enum, default_value = "text")]
         log_format: LogFormat,
+        #[command(flatten)]
+        v1: v1_cmd::V1Args,
         /// A chain withdrawals may use: `CHAIN_ID=URL` of its Ethereum JSON-RPC node
         /// (repeatable; the variable takes a comma-separated list).
         #[arg(long = "chain", env = "QUORATE_CHAINS", value_delimiter = ',')]
         chains: Vec<String>,
+    },
+    /// Management-API keys of an existing store.
+    ApiKey {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(subcommand)]
+        cmd: v1_cmd::ApiKeyCommand,
+    },
+    /// Organization status (a key cannot change its own organization's).
+    Org {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(subcommand)]
+        cmd: v1_cmd::OrgCommand,
     },
     /// Check every organization's activity hash chain.
     VerifyLog {
@@ -233,10 +250,12 @@ async fn run(cli: Cli) -> Result<()> {
             store,
             listen,
             log_format,
+            v1,
             chains,
         } => {
             init_logging(log_format);
             let app = open_app(&store).await?;
+            v1.apply(&app)?;
             app.set_setting(
                 quorate_chain::settings(&chains).map_err(|e| anyhow::anyhow!("--chain {e}"))?,
             );
@@ -293,6 +312,8 @@ async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::ApiKey { store, cmd } => v1_cmd::api_key(&*open_app(&store).await?, cmd).await,
+        Command::Org { store, cmd } => v1_cmd::org(&*open_app(&store).await?, cmd).await,
         Command::Keygen { curve } => client_cmd::keygen(curve),
         Command::Request(args) => client_cmd::request(args).await,
     }

@@ -2,7 +2,7 @@
 
 use crate::time::Millis;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BearerKeyRecord {
     /// `key_…`.
     pub id: String,
@@ -28,6 +28,30 @@ pub struct BearerKeyRecord {
     pub expires_at: Option<Millis>,
     pub grace_expires_at: Option<Millis>,
     pub revoked_at: Option<Millis>,
+    /// The last four characters of the key (for `key_preview` / `display_key`).
+    pub key_last4: String,
+    /// `(requests, window in ms)`; `None` = the deployment default for the key type.
+    pub rate_limit: Option<(i64, i64)>,
+    pub device_name: Option<String>,
+    pub rotated_at: Option<Millis>,
+    pub replaces_key_id: Option<String>,
+    pub replaced_by_key_id: Option<String>,
+}
+
+impl BearerKeyRecord {
+    /// `active`, `rotated` (still valid until `grace_expires_at`), `expired` or `revoked`.
+    pub fn status(&self, now: Millis) -> &'static str {
+        let past = |t: Option<Millis>| t.is_some_and(|t| t <= now);
+        if self.revoked_at.is_some() {
+            "revoked"
+        } else if past(self.expires_at) || past(self.grace_expires_at) {
+            "expired"
+        } else if self.rotated_at.is_some() {
+            "rotated"
+        } else {
+            "active"
+        }
+    }
 }
 
 /// Every scope of the management API (docs/design/management-api.md §5).

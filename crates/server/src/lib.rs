@@ -30,32 +30,48 @@ pub struct AppState {
 pub fn router(app: Arc<App>) -> Router {
     let state = AppState { app };
     Router::new()
-        .merge(turnkey::router())
-        .merge(ops::router())
+        // CORS differs by face: the Turnkey face answers any origin (stamps, not cookies,
+        // authenticate it); `/v1` only lets browsers read public routes and answers to
+        // publishable keys from their own origins (v1::cors).
+        .merge(turnkey::router().layer(turnkey::cors()))
+        .merge(ops::router().layer(turnkey::cors()))
         .merge(v1::router(state.clone()))
         .fallback(error::fallback)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)
         .layer(axum::middleware::from_fn(observe::observe))
-        .layer(turnkey::cors())
 }
 
-/// Serves until `shutdown` resolves, then lets in-flight requests finish.
+/// Serves until `shutdown` resolves, then lets in-flight requests finish and writes the
+/// management API's buffered bookkeeping (audit log, last-used times).
 pub async fn serve(
     listener: TcpListener,
     app: Arc<App>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     observe::install_metrics();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let bookkeeping = {
+        let app = app.clone();
+        tokio::spawn(async move { app.run_bookkeeping(stopped).await })
+    };
     // Rewritten before routing: SDKs concatenate `baseUrl + "/public/…"`, so a base URL with a
     // trailing slash yields `//public/…`.
     let service = tower::util::MapRequestLayer::new(collapse_leading_slashes).layer(router(app));
-    axum::serve(
+    let served = axum::serve(
         listener,
         axum::ServiceExt::<axum::extract::Request>::into_make_service(service),
     )
     .with_graceful_shutdown(shutdown)
-    .await
+    .await;
+    let _ = stop.send(true);
+    if tokio::time::timeout(std::time::Duration::from_secs(10), bookkeeping)
+        .await
+        .is_err()
+    {
+        tracing::error!("bookkeeping did not finish within 10 s of shutdown");
+    }
+    served
 }
 
 fn collapse_leading_slashes(mut req: axum::extract::Request) -> axum::extract::Request {

@@ -121,14 +121,14 @@ pub(crate) async fn list_evaluations(
 
 // ---- management-API keys ----
 
-const BEARER_COLS: &str = "id, organization_id, project_id, type, environment, name, key_prefix, secret_hash, allowed_origins, scopes, source, created_by_user_id, created_at, updated_at, last_used_at, expires_at, grace_expires_at, revoked_at";
+pub(crate) const BEARER_COLS: &str = "n, id, organization_id, project_id, type, environment, name, key_prefix, secret_hash, allowed_origins, scopes, source, created_by_user_id, created_at, updated_at, last_used_at, expires_at, grace_expires_at, revoked_at, key_last4, rate_limit, rate_window_ms, device_name, rotated_at, replaces_key_id, replaced_by_key_id";
 
 fn strings(row: &Row, col: &str) -> Result<Vec<String>> {
     serde_json::from_str(&row.text(col)?)
         .map_err(|e| StoreError::Other(format!("corrupt `{col}`: {e}")))
 }
 
-fn bearer(row: &Row) -> Result<BearerKeyRecord> {
+pub(crate) fn bearer(row: &Row) -> Result<BearerKeyRecord> {
     Ok(BearerKeyRecord {
         id: row.text("id")?,
         organization_id: row.text("organization_id")?,
@@ -148,6 +148,15 @@ fn bearer(row: &Row) -> Result<BearerKeyRecord> {
         expires_at: row.opt_int("expires_at")?,
         grace_expires_at: row.opt_int("grace_expires_at")?,
         revoked_at: row.opt_int("revoked_at")?,
+        key_last4: row.text("key_last4")?,
+        rate_limit: match (row.opt_int("rate_limit")?, row.opt_int("rate_window_ms")?) {
+            (Some(l), Some(w)) => Some((l, w)),
+            _ => None,
+        },
+        device_name: row.opt_text("device_name")?,
+        rotated_at: row.opt_int("rotated_at")?,
+        replaces_key_id: row.opt_text("replaces_key_id")?,
+        replaced_by_key_id: row.opt_text("replaced_by_key_id")?,
     })
 }
 
@@ -167,8 +176,8 @@ pub(crate) async fn insert_bearer(db: &mut dyn Exec, k: &BearerKeyRecord) -> Res
     let json =
         |v: &Vec<String>| serde_json::to_string(v).map_err(|e| StoreError::Other(e.to_string()));
     db.run(
-        "INSERT INTO bearer_keys (id, organization_id, project_id, type, environment, name, key_prefix, secret_hash, allowed_origins, scopes, source, created_by_user_id, created_at, updated_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-        args![&k.id, &k.organization_id, k.project_id.clone(), &k.key_type, &k.environment, &k.name, &k.key_prefix, &k.secret_hash, json(&k.allowed_origins)?, json(&k.scopes)?, &k.source, &k.created_by_user_id, k.created_at, k.updated_at, k.expires_at],
+        "INSERT INTO bearer_keys (id, organization_id, project_id, type, environment, name, key_prefix, secret_hash, allowed_origins, scopes, source, created_by_user_id, created_at, updated_at, expires_at, key_last4, rate_limit, rate_window_ms, device_name, replaces_key_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+        args![&k.id, &k.organization_id, k.project_id.clone(), &k.key_type, &k.environment, &k.name, &k.key_prefix, &k.secret_hash, json(&k.allowed_origins)?, json(&k.scopes)?, &k.source, &k.created_by_user_id, k.created_at, k.updated_at, k.expires_at, &k.key_last4, k.rate_limit.map(|r| r.0), k.rate_limit.map(|r| r.1), k.device_name.clone(), k.replaces_key_id.clone()],
     )
     .await
     .map(|_| ())

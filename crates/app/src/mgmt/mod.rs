@@ -2,11 +2,13 @@
 //! function per endpoint. Errors carry the `/v1` snake_case codes; the server maps them to
 //! statuses. Design: docs/design/management-api.md.
 
+pub mod audit;
 mod invites;
 mod keys;
 mod knowledge;
 mod members;
 mod orgs;
+pub mod ratelimit;
 mod sessions;
 mod settings;
 mod templates;
@@ -14,6 +16,7 @@ mod usage;
 mod wallets;
 
 pub use keys::*;
+pub use orgs::{Created, Listed, NewOrganization, OrganizationPatch};
 pub use wallets::{ChainError, ChainRpc, ChainSettings, FeeQuote, TxCall};
 
 use crate::App;
@@ -43,6 +46,8 @@ impl From<crate::AppError> for MgmtError {
         use quorate_proto::ErrorCode as C;
         let code = match e.code {
             C::NotFound | C::RouteNotFound => "not_found",
+            C::Conflict => "conflict",
+            C::RequestNotAuthorized => "policy_denied",
             C::RequestInvalid => "validation_failed",
             C::Unavailable => "unavailable",
             _ => "internal",
@@ -235,7 +240,7 @@ impl App {
             .await?
             .filter(|o| o.parent_id.as_deref() == Some(p.organization.id.as_str()))
             .ok_or_else(not_found)?;
-        if org.v1.suspended {
+        if org.v1.suspended && access != Access::Manage {
             return Err(suspended());
         }
         let operator = org.v1.operator_user_id.clone();
@@ -248,7 +253,7 @@ impl App {
                 actor: p.actor(""),
                 org,
             }),
-            (Access::Write, None) => Err(MgmtError::new(
+            (Access::Write | Access::Manage, None) => Err(MgmtError::new(
                 "parent_read_only",
                 "this sub-organization was created through the Turnkey API: its parent may read it, not change it",
             )),
@@ -268,6 +273,9 @@ fn suspended() -> MgmtError {
 pub enum Access {
     Read,
     Write,
+    /// Changing the organization itself (its status): reaches suspended sub-organizations too,
+    /// so their parent can reactivate them.
+    Manage,
 }
 
 /// An organization within a key's reach, and who the key acts as there.

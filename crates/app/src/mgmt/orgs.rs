@@ -1,8 +1,106 @@
-//! `/v1` organizations: read, create, list, update, suspend (docs/design/management-api.md §1–2).
+//! `/v1` organizations: read, create (a sub-organization of the key's organization, through the
+//! activity engine), list, rename, suspend (docs/design/management-api.md §1–2).
 
-use super::{Access, BearerPrincipal, MgmtResult};
-use crate::App;
-use quorate_domain::Organization;
+use super::{invalid, Access, BearerPrincipal, MgmtError, MgmtResult, PageOut, PageReq, Target};
+use crate::engine::{InternalSubmit, PostExec};
+use crate::{App, AppError};
+use quorate_domain::{Activity, ActivityStatus, Organization};
+use quorate_proto::ErrorCode;
+use quorate_store::mgmt::orgs as store;
+use quorate_store::{StoreError, StoreTx};
+use serde::Deserialize;
+use serde_json::json;
+
+/// `POST /v1/organizations` body.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewOrganization {
+    pub name: String,
+    pub slug: String,
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+}
+
+/// `PATCH /v1/organizations/{orgId}` body.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationPatch {
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `active` or `suspended`.
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+/// What a `POST /v1/organizations` produced: the organization, or the activity still waiting
+/// for approvals.
+#[derive(Debug)]
+pub enum Created {
+    Organization(Organization),
+    Pending(Activity),
+}
+
+/// An organization of the organizations list, with the current user's role there.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub org: Organization,
+    pub role: &'static str,
+}
+
+const RESULT_KEY: &str = "createSubOrganizationResultV8";
+
+fn valid_slug(slug: &str) -> bool {
+    let b = slug.as_bytes();
+    let inner = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-';
+    let edge = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+    (3..=64).contains(&b.len())
+        && b.first().is_some_and(edge)
+        && b.last().is_some_and(edge)
+        && b.iter().all(inner)
+}
+
+fn org_name(name: &str) -> MgmtResult<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 256 || name.chars().any(char::is_control) {
+        return Err(invalid("name", "must be 1 to 256 printable characters"));
+    }
+    Ok(name.to_string())
+}
+
+fn slug_taken() -> MgmtError {
+    MgmtError::new("slug_taken", "`slug`: another organization has this slug")
+}
+
+/// Marks the new sub-organization as `/v1`-created (slug, operator user) in the activity's
+/// transaction, so a taken slug rolls the whole creation back.
+struct MarkCreated {
+    slug: String,
+}
+
+#[async_trait::async_trait]
+impl PostExec for MarkCreated {
+    async fn run(&self, tx: &mut dyn StoreTx, activity: &Activity) -> crate::Result<()> {
+        if activity.status != ActivityStatus::Completed {
+            return Ok(());
+        }
+        let r = &activity.result[RESULT_KEY];
+        let (Some(sub), Some(operator)) = (
+            r["subOrganizationId"].as_str(),
+            r["rootUserIds"][0].as_str(),
+        ) else {
+            return Err(AppError::internal("the creation left no organization"));
+        };
+        if store::slug_taken(tx.db_handle()?, &self.slug).await? {
+            return Err(AppError::new(ErrorCode::Conflict, "slug taken"));
+        }
+        store::set_created_via_v1(tx.db_handle()?, sub, &self.slug, operator)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(_) => AppError::new(ErrorCode::Conflict, "slug taken"),
+                other => other.into(),
+            })
+    }
+}
 
 impl App {
     /// `GET /v1/organizations/{orgId}` (`organizations:read`): the caller's own organization or
@@ -13,5 +111,264 @@ impl App {
         org_id: &str,
     ) -> MgmtResult<Organization> {
         Ok(self.v1_reach(p, org_id, Access::Read).await?.org)
+    }
+
+    /// `POST /v1/organizations` (`organizations:create`): a sub-organization of the key's
+    /// organization, created by a `CREATE_SUB_ORGANIZATION` activity (so the parent's policies
+    /// apply) whose root user — the operator the parent's keys act as there — copies the
+    /// creating user's name and email.
+    pub async fn v1_create_organization(
+        &self,
+        p: &BearerPrincipal,
+        req: NewOrganization,
+    ) -> MgmtResult<Created> {
+        p.org_level()?;
+        if p.organization.parent_id.is_some() {
+            return Err(MgmtError::new(
+                "forbidden",
+                "a sub-organization's key cannot create organizations",
+            ));
+        }
+        let name = org_name(&req.name)?;
+        if !valid_slug(&req.slug) {
+            return Err(invalid(
+                "slug",
+                "3 to 64 lowercase letters, digits and dashes, not starting or ending with a dash",
+            ));
+        }
+        if let Some(k) = &req.idempotency_key {
+            if k.is_empty() || k.len() > 128 {
+                return Err(invalid("idempotency_key", "must be 1 to 128 characters"));
+            }
+        }
+        let parent = &p.organization.id;
+        let actor = p.actor(&p.key.created_by_user_id);
+        let creator = self
+            .store
+            .reader()
+            .await?
+            .get_user(parent, &actor.user_id)
+            .await?
+            .ok_or_else(|| MgmtError::new("api_key_revoked", "this key's user was deleted"))?;
+        let mut root = json!({"userName": creator.name, "apiKeys": [], "authenticators": [], "oauthProviders": []});
+        if let Some(email) = &creator.email {
+            root["userEmail"] = json!(email);
+        }
+        let post = MarkCreated {
+            slug: req.slug.clone(),
+        };
+        let submitted = self
+            .submit_internal(InternalSubmit {
+                actor: &actor,
+                org_id: parent,
+                path: "create_sub_organization",
+                activity_type: "ACTIVITY_TYPE_CREATE_SUB_ORGANIZATION_V8",
+                parameters: json!({"subOrganizationName": name, "rootQuorumThreshold": 1, "rootUsers": [root]}),
+                fingerprint: crate::engine::v1_fingerprint(
+                    "POST /v1/organizations",
+                    parent,
+                    req.idempotency_key.as_deref(),
+                ),
+                post_exec: Some(&post),
+            })
+            .await
+            .map_err(|e| match e.code {
+                ErrorCode::Conflict => slug_taken(),
+                _ => e.into(),
+            })?;
+        let activity = engine_outcome(submitted)?;
+        if activity.status == ActivityStatus::ConsensusNeeded {
+            return Ok(Created::Pending(activity));
+        }
+        let id = activity.result[RESULT_KEY]["subOrganizationId"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let org = self
+            .store
+            .reader()
+            .await?
+            .get_organization(&id)
+            .await?
+            .ok_or_else(|| MgmtError::new("not_found", "the organization was deleted meanwhile"))?;
+        Ok(Created::Organization(org))
+    }
+
+    /// `GET /v1/organizations` (`organizations:read`): the key's organization and its
+    /// sub-organizations (keyset by row), each with the acting user's role.
+    pub async fn v1_list_organizations(
+        &self,
+        p: &BearerPrincipal,
+        page: &PageReq,
+    ) -> MgmtResult<PageOut<Listed>> {
+        let after = page.after_n()?;
+        let mut r = self.store.reader().await?;
+        let mut out = Vec::new();
+        // The key's own organization heads the first page.
+        if after.is_none() {
+            out.push((0, p.organization.id.clone()));
+        }
+        if p.key.project_id.is_none() {
+            let children =
+                store::list_children(r.db_handle()?, &p.organization.id, after, page.limit + 1)
+                    .await?;
+            out.extend(children);
+        }
+        let page_rows = PageOut::from_rows(out, page.limit, |(n, _)| n.to_string());
+        let mut items = Vec::with_capacity(page_rows.items.len());
+        for (_, id) in &page_rows.items {
+            if let Some(org) = r.get_organization(id).await? {
+                let role = if org.id == p.organization.id {
+                    if org.root_user_ids.contains(&p.key.created_by_user_id) {
+                        "owner"
+                    } else {
+                        "member"
+                    }
+                } else if org.v1.operator_user_id.is_some() {
+                    "owner"
+                } else {
+                    "viewer"
+                };
+                items.push(Listed { org, role });
+            }
+        }
+        Ok(PageOut {
+            items,
+            next: page_rows.next,
+        })
+    }
+
+    /// `PATCH /v1/organizations/{orgId}` (`organizations:update`): name and status. A key may
+    /// not change its own organization's status (it would lock itself out): the parent's key
+    /// or `quorate org activate|suspend` does.
+    pub async fn v1_patch_organization(
+        &self,
+        p: &BearerPrincipal,
+        org_id: &str,
+        patch: OrganizationPatch,
+    ) -> MgmtResult<Organization> {
+        p.org_level()?;
+        let target = self.v1_reach(p, org_id, Access::Manage).await?;
+        let name = patch.name.as_deref().map(org_name).transpose()?;
+        let suspend = match patch.status.as_deref() {
+            None => None,
+            Some("active") => Some(false),
+            Some("suspended") => Some(true),
+            Some(other) => {
+                return Err(invalid(
+                    "status",
+                    format!("must be `active` or `suspended`, got `{other}`"),
+                ))
+            }
+        };
+        if suspend.is_some() && target.org.id == p.organization.id {
+            return Err(MgmtError::new(
+                "forbidden",
+                "a key cannot change its own organization's status; use the parent organization's key or `quorate org`",
+            ));
+        }
+        self.set_organization(&target, name.as_deref(), suspend)
+            .await
+    }
+
+    /// Renames and/or (un)suspends an organization; credentials see the change on their next
+    /// request.
+    pub async fn set_organization(
+        &self,
+        target: &Target,
+        name: Option<&str>,
+        suspend: Option<bool>,
+    ) -> MgmtResult<Organization> {
+        let id = &target.org.id;
+        let now = self.clock.now_ms();
+        let mut tx = self.store.begin(id).await?;
+        if let Some(name) = name {
+            store::set_name(tx.db_handle()?, id, name, now).await?;
+        }
+        if let Some(s) = suspend {
+            store::set_suspended(tx.db_handle()?, id, s, now).await?;
+            tx.bump_version(id, now).await?;
+        }
+        let org = tx
+            .get_organization(id)
+            .await?
+            .ok_or_else(|| MgmtError::new("not_found", "no such organization"))?;
+        tx.commit().await?;
+        if suspend.is_some() {
+            self.auth.invalidate();
+        }
+        Ok(org)
+    }
+
+    /// `quorate org activate|suspend ID`: the operator's way to change any organization's
+    /// status (a key cannot change its own).
+    pub async fn admin_set_suspended(
+        &self,
+        org_id: &str,
+        suspended: bool,
+    ) -> MgmtResult<Organization> {
+        let org = self
+            .store
+            .reader()
+            .await?
+            .get_organization(org_id)
+            .await?
+            .ok_or_else(|| MgmtError::new("not_found", "no such organization"))?;
+        let target = Target {
+            actor: super::Actor {
+                user_id: String::new(),
+                key_organization_id: String::new(),
+                key_id: String::new(),
+            },
+            org,
+        };
+        self.set_organization(&target, None, Some(suspended)).await
+    }
+}
+
+/// The activity of an engine-backed `/v1` request, or its error: a denial is 403
+/// `policy_denied`, any other failure keeps its reason.
+pub(crate) fn engine_outcome(s: crate::engine::Submitted) -> MgmtResult<Activity> {
+    if let Some(e) = s.error {
+        return Err(match e.code {
+            ErrorCode::RequestNotAuthorized => {
+                MgmtError::new("policy_denied", e.detail.unwrap_or(e.message))
+            }
+            _ => e.into(),
+        });
+    }
+    match s.activity.status {
+        ActivityStatus::Failed => {
+            let (reason, message) = s
+                .activity
+                .failure
+                .as_ref()
+                .map(|f| (f.reason.clone(), f.message.clone()))
+                .unwrap_or_default();
+            Err(if reason == ErrorCode::RequestNotAuthorized.as_str() {
+                MgmtError::new("policy_denied", message)
+            } else {
+                MgmtError::new("validation_failed", message)
+            })
+        }
+        ActivityStatus::Rejected => {
+            Err(MgmtError::new("policy_denied", "the activity was rejected"))
+        }
+        _ => Ok(s.activity),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_slug;
+
+    #[test]
+    fn slugs() {
+        for ok in ["acme", "acme-co", "a1b", "0ab"] {
+            assert!(valid_slug(ok), "{ok}");
+        }
+        for bad in ["ab", "-acme", "acme-", "Acme", "ac_me", "ac me", ""] {
+            assert!(!valid_slug(bad), "{bad}");
+        }
     }
 }

@@ -91,6 +91,56 @@ pub(crate) fn router(state: AppState) -> Router<AppState> {
         .route_layer(axum::middleware::from_fn_with_state(state, guard))
         .route("/v1", any(unknown))
         .route("/v1/{*rest}", any(unknown))
+        .layer(axum::middleware::from_fn(preflight))
+}
+
+/// Answers CORS preflights on `/v1`: any origin may ask; whether a browser may read an answer
+/// is decided per request by the guard (`Access-Control-Allow-Origin` only on public routes and
+/// for publishable keys from their allowed origins — never for secret keys).
+async fn preflight(req: Request, next: Next) -> Response {
+    let origin = req.headers().get("origin").cloned();
+    let is_preflight = req.method() == Method::OPTIONS
+        && req.headers().contains_key("access-control-request-method");
+    match origin {
+        Some(origin) if is_preflight => {
+            let mut r = Response::new(axum::body::Body::empty());
+            *r.status_mut() = StatusCode::NO_CONTENT;
+            let h = r.headers_mut();
+            h.insert("access-control-allow-origin", origin);
+            for (name, value) in [
+                ("vary", "origin"),
+                (
+                    "access-control-allow-methods",
+                    "GET, POST, PATCH, PUT, DELETE",
+                ),
+                (
+                    "access-control-allow-headers",
+                    "authorization, content-type, x-request-id",
+                ),
+                ("access-control-max-age", "600"),
+            ] {
+                h.insert(name, axum::http::HeaderValue::from_static(value));
+            }
+            r
+        }
+        _ => next.run(req).await,
+    }
+}
+
+const EXPOSED: &str =
+    "x-request-id, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset, retry-after";
+
+/// Lets a browser at `origin` read this answer.
+fn allow_origin(response: &mut Response, origin: &str) {
+    let h = response.headers_mut();
+    if let Ok(v) = origin.parse() {
+        h.insert("access-control-allow-origin", v);
+        h.insert("vary", axum::http::HeaderValue::from_static("origin"));
+        h.insert(
+            "access-control-expose-headers",
+            axum::http::HeaderValue::from_static(EXPOSED),
+        );
+    }
 }
 
 fn find_route(method: &Method, path: &str) -> Option<&'static V1Route> {
@@ -172,6 +222,21 @@ impl Reply {
         })
     }
 
+    /// 202: the activity is recorded and waits for approvals (Turnkey face:
+    /// `approve_activity`); `data` is the activity's id, type and status.
+    pub fn accepted(activity: &quorate_domain::Activity) -> MgmtResult<Reply> {
+        Ok(Reply {
+            status: StatusCode::ACCEPTED,
+            data: json!({
+                "object": "activity",
+                "id": activity.id,
+                "type": activity.activity_type,
+                "status": activity.status.as_str(),
+            }),
+            pagination: None,
+        })
+    }
+
     /// A page of a list: `pagination {limit, has_more, next_cursor}`.
     pub fn list<T: serde::Serialize>(limit: u32, page: PageOut<T>) -> MgmtResult<Reply> {
         let next = page.next.as_deref().map(quorate_app::mgmt::cursor_encode);
@@ -209,7 +274,6 @@ pub(crate) fn body<T: DeserializeOwned>(bytes: &[u8]) -> MgmtResult<T> {
 }
 
 /// Query parameters as a map (repeated names: the last wins).
-#[allow(dead_code)] // used by list routes as they land
 pub(crate) type Query = axum::extract::Query<HashMap<String, String>>;
 
 fn respond(status: StatusCode, body: &Value) -> Response {
@@ -304,30 +368,113 @@ async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> R
         });
         return next.run(req).await;
     }
-    let principal = match route.scope {
-        None => None,
-        Some(scope) => {
-            let p = match state
-                .app
-                .authenticate_bearer(authorization(req.headers()))
-                .await
-            {
-                Ok(p) => p,
-                Err(e) => return error_response(&request_id, e),
-            };
-            let origin = req.headers().get("origin").and_then(|v| v.to_str().ok());
-            if let Err(e) = p.admit(scope, route.publishable, origin) {
-                return error_response(&request_id, e);
-            }
-            Some(Arc::new(p))
-        }
+    let Some(scope) = route.scope else {
+        req.extensions_mut().insert(Caller {
+            request_id,
+            principal: None,
+            session_token: None,
+        });
+        let mut response = next.run(req).await;
+        allow_origin(&mut response, "*");
+        return response;
     };
-    req.extensions_mut().insert(Caller {
-        request_id,
-        principal,
-        session_token: None,
-    });
-    next.run(req).await
+    let started = std::time::Instant::now();
+    let p = match state
+        .app
+        .authenticate_bearer(authorization(req.headers()))
+        .await
+    {
+        Ok(p) => Arc::new(p),
+        Err(e) => return error_response(&request_id, e),
+    };
+    let origin = header(req.headers(), "origin");
+    let ip = header(req.headers(), "x-forwarded-for")
+        .map(|f| f.split(',').next().unwrap_or_default().trim().to_string());
+    let target = target_org(route.path, req.uri().path());
+    let rate = state.app.v1_rate_check(&p.key);
+    let mut response = if !rate.allowed {
+        error_response(
+            &request_id,
+            MgmtError::new(
+                "rate_limited",
+                format!(
+                    "this key may make {} requests per window; retry after the window resets",
+                    rate.limit
+                ),
+            ),
+        )
+    } else if let Err(e) = p.admit(scope, route.publishable, origin.as_deref()) {
+        error_response(&request_id, e)
+    } else {
+        req.extensions_mut().insert(Caller {
+            request_id: request_id.clone(),
+            principal: Some(p.clone()),
+            session_token: None,
+        });
+        next.run(req).await
+    };
+    let admitted_browser = rate.allowed
+        && p.key.key_type == "publishable"
+        && response.status() != StatusCode::FORBIDDEN;
+    if let (true, Some(o)) = (admitted_browser, origin.as_deref()) {
+        allow_origin(&mut response, o);
+    }
+    let now = state.app.now_ms();
+    let h = response.headers_mut();
+    for (name, value) in [
+        ("x-ratelimit-limit", rate.limit.to_string()),
+        ("x-ratelimit-remaining", rate.remaining.to_string()),
+        (
+            "x-ratelimit-reset",
+            (rate.reset_at.div_euclid(1000)).to_string(),
+        ),
+    ] {
+        if let Ok(v) = value.parse() {
+            h.insert(name, v);
+        }
+    }
+    if !rate.allowed {
+        if let Ok(v) = rate.retry_after_secs(now).to_string().parse() {
+            h.insert("retry-after", v);
+        }
+    }
+    state
+        .app
+        .v1_record_request(quorate_store::mgmt::audit::ApiRequest {
+            n: 0,
+            id: format!("req_{}", quorate_domain::new_id().replace('-', "")),
+            request_id: request_id.to_string(),
+            organization_id: p.key.organization_id.clone(),
+            target_organization_id: target,
+            key_id: p.key.id.clone(),
+            actor_user_id: p.key.created_by_user_id.clone(),
+            environment: p.key.environment.clone(),
+            method: route.method.to_string(),
+            route: route.path.to_string(),
+            status: i64::from(response.status().as_u16()),
+            latency_us: i64::try_from(started.elapsed().as_micros()).unwrap_or(i64::MAX),
+            origin,
+            ip,
+            created_at: now,
+        })
+        .await;
+    response
+}
+
+fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(255).collect())
+}
+
+/// The `{org_id}` of a request path, by its route template.
+fn target_org(template: &str, path: &str) -> Option<String> {
+    template
+        .split('/')
+        .zip(path.split('/'))
+        .find(|(t, _)| *t == "{org_id}")
+        .map(|(_, v)| v.chars().take(64).collect())
 }
 
 async fn unknown(headers: HeaderMap) -> Response {
@@ -368,7 +515,16 @@ pub(crate) fn openapi_paths() -> serde_json::Map<String, Value> {
             r.status.to_string(),
             json!({"description": "success", "content": {"application/json": {"schema": success}}}),
         );
-        let mut errors = vec!["400", "404", "422", "429"];
+        if r.method == Method::POST {
+            responses.insert(
+                "202".into(),
+                json!({"description": "recorded; waits for approvals", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["data", "meta"],
+                    "properties": {"data": {"$ref": "#/components/schemas/V1PendingActivity"}, "meta": {"$ref": "#/components/schemas/V1Meta"}}
+                }}}}),
+            );
+        }
+        let mut errors = vec!["400", "404", "409", "422", "429"];
         if r.scope.is_some() {
             errors.extend(["401", "403"]);
         }

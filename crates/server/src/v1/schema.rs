@@ -77,6 +77,18 @@ pub(crate) fn components() -> serde_json::Map<String, Value> {
         ),
     );
     c.insert(
+        "V1PendingActivity".into(),
+        object(
+            &["object", "id", "type", "status"],
+            &[
+                ("object", one_of(&["activity"])),
+                ("id", string()),
+                ("type", string()),
+                ("status", string()),
+            ],
+        ),
+    );
+    c.insert(
         "V1Error".into(),
         object(
             &["error", "meta"],

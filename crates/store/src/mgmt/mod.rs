@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod invites;
+pub mod keys;
 pub mod knowledge;
 pub mod members;
 pub mod orgs;
