@@ -104,7 +104,8 @@ impl App {
     }
 
     /// `PUT O/auto-swap-settings` (`settings:manage`, and the acting user must be an owner):
-    /// replaces the settings. Enabled settings need a chain and a target token.
+    /// replaces the settings. Enabled settings need a target token and a chain configured on
+    /// this server; disabled ones may name any chain id.
     pub async fn v1_put_auto_swap_settings(
         &self,
         p: &BearerPrincipal,
@@ -152,15 +153,17 @@ impl App {
         }
         base_units("min_amount", &s.min_amount)?;
         if s.enabled {
-            if s.chain_id.is_none() {
+            let Some(chain_id) = s.chain_id else {
                 return Err(invalid("chain_id", "is required when `enabled` is true"));
-            }
+            };
             if s.target_token.is_none() {
                 return Err(invalid(
                     "target_token",
                     "is required when `enabled` is true",
                 ));
             }
+            // Enabled swaps need a chain this deployment serves (`--chain ID=URL`).
+            self.chain("chain_id", chain_id.unsigned_abs())?;
         }
         let value = s.to_json().to_string();
         let org = &t.org.id;
