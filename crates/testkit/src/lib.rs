@@ -129,14 +129,20 @@ impl TestServer {
     }
 
     /// Graceful shutdown; waits for in-flight requests.
-    pub async fn stop(mut self) -> Result<()> {
+    pub async fn stop(self) -> Result<()> {
+        self.stop_keeping_store().await.map(|_| ())
+    }
+
+    /// Graceful shutdown; the store stays readable (through `app`) while the returned guard
+    /// lives.
+    pub async fn stop_keeping_store(mut self) -> Result<Option<tempfile::TempDir>> {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
         if let Some(h) = self.handle.take() {
             h.await??;
         }
-        Ok(())
+        Ok(self._dir.take())
     }
 }
 

@@ -64,9 +64,11 @@ impl From<quorate_store::StoreError> for MgmtError {
 
 pub type MgmtResult<T> = Result<T, MgmtError>;
 
-/// `/v1` timestamps: RFC 3339 in UTC.
+/// `/v1` timestamps: RFC 3339 in UTC, always with milliseconds (`…T14:15:22.123Z`).
 pub fn rfc3339(ms: Millis) -> String {
-    quorate_policy::Timestamp::from_unix_millis(ms).to_string()
+    let whole = quorate_policy::Timestamp::from_unix_millis(ms.div_euclid(1000) * 1000).to_string();
+    let base = whole.strip_suffix('Z').unwrap_or(&whole);
+    format!("{base}.{:03}Z", ms.rem_euclid(1000))
 }
 
 /// Who a bearer key acts as.

@@ -13,7 +13,9 @@ on_both_stores!(
     suspension,
     api_key_lifecycle,
     rotation_grace,
-    projects
+    projects,
+    rate_limit_exact,
+    audit_and_last_used,
 );
 
 const FOREIGN: &str = "7d3c4b8e-1f2a-4b5c-9d6e-0a1b2c3d4e5f";
@@ -598,4 +600,209 @@ async fn projects(backend: Backend) {
     assert_eq!(root.delete(&format!("{base}/{alpha}")).await.status, 404);
     assert_eq!(root.get(&base).await.data().as_array().unwrap().len(), 1);
     s.stop().await.unwrap();
+}
+
+/// Limit N = 100 on a frozen clock: of 256 concurrent requests on their own connections exactly
+/// 100 pass and 156 get 429 with `Retry-After`; every answer carries the rate-limit headers.
+async fn rate_limit_exact(backend: Backend) {
+    let clock = ManualClock::new(1_800_000_000_250);
+    let s = TestServer::start_with_clock(backend, "v1_rate", clock.clone())
+        .await
+        .unwrap();
+    let root = s.v1();
+    let k = root
+        .post(
+            "/v1/api-keys",
+            json!({"name": "limited", "scopes": ["organizations:read"]}),
+        )
+        .await;
+    let key_id = k.data()["id"].as_str().unwrap().to_string();
+    let secret = k.data()["revealed_key"].as_str().unwrap().to_string();
+    s.app
+        .admin_set_rate_limit(&key_id, Some((100, 60_000)))
+        .await
+        .unwrap();
+    let g = root.get(&format!("/v1/api-keys/{key_id}")).await;
+    assert_eq!(
+        g.data()["rate_limit"],
+        json!({"limit": 100, "window_seconds": 60})
+    );
+    let org = s.root.organization_id.clone();
+    let mut tasks = Vec::new();
+    for _ in 0..256 {
+        // One client each: every request on its own connection.
+        let c = V1::new(&s.base_url, Some(&secret));
+        let path = format!("/v1/organizations/{org}");
+        tasks.push(tokio::spawn(async move { c.get(&path).await }));
+    }
+    let mut ok = 0;
+    let mut limited = 0;
+    for t in tasks {
+        let a = t.await.unwrap();
+        assert_eq!(a.headers["x-ratelimit-limit"], "100");
+        // The window [1_800_000_000_000, +60 s) ends at 1_800_000_060 s.
+        assert_eq!(a.headers["x-ratelimit-reset"], "1800000060");
+        match a.status {
+            200 => ok += 1,
+            429 => {
+                limited += 1;
+                assert_eq!(a.code(), "rate_limited");
+                assert_eq!(a.headers["retry-after"], "60");
+                assert_eq!(a.headers["x-ratelimit-remaining"], "0");
+            }
+            other => panic!("unexpected {other}: {:?}", a.body),
+        }
+    }
+    assert_eq!((ok, limited), (100, 156));
+    // Another key is not affected; the next window admits again.
+    assert_eq!(
+        root.get(&format!("/v1/organizations/{org}")).await.status,
+        200
+    );
+    clock.advance(60_000);
+    let a = V1::new(&s.base_url, Some(&secret))
+        .get(&format!("/v1/organizations/{org}"))
+        .await;
+    assert_eq!(
+        (
+            a.status,
+            a.headers["x-ratelimit-remaining"].to_str().unwrap()
+        ),
+        (200, "99")
+    );
+    s.stop().await.unwrap();
+}
+
+/// Every authenticated /v1 request lands in the audit log (filterable by key, status and
+/// time); last use shows at once on this node and reaches the store by the flush; shutdown
+/// drains the buffer; retention deletes only old rows.
+async fn audit_and_last_used(backend: Backend) {
+    let clock = ManualClock::new(1_800_000_000_000);
+    let s = TestServer::start_with_clock(backend, "v1_audit", clock.clone())
+        .await
+        .unwrap();
+    let root = s.v1();
+    let org = s.root.organization_id.clone();
+    let k = root
+        .post(
+            "/v1/api-keys",
+            json!({"name": "svc", "scopes": ["organizations:read"]}),
+        )
+        .await;
+    let key_id = k.data()["id"].as_str().unwrap().to_string();
+    let svc = root.with_key(k.data()["revealed_key"].as_str().unwrap());
+    assert!(k.data()["last_used_at"].is_null());
+    for _ in 0..5 {
+        assert_eq!(
+            svc.get(&format!("/v1/organizations/{org}")).await.status,
+            200
+        );
+    }
+    let denied = svc
+        .request(
+            reqwest::Method::GET,
+            "/v1/api-keys",
+            None,
+            &[
+                ("origin", "https://x.example"),
+                ("x-forwarded-for", "203.0.113.9, 10.0.0.1"),
+            ],
+        )
+        .await;
+    assert_eq!(denied.status, 403);
+    let all = root
+        .get(&format!("/v1/api-keys/requests?key_id={key_id}&limit=100"))
+        .await;
+    assert_eq!(all.status, 200, "{:?}", all.body);
+    let rows = all.data().as_array().unwrap();
+    assert_eq!(rows.len(), 6, "{rows:?}");
+    // Newest first: the denied one.
+    assert_eq!(rows[0]["status"], json!(403));
+    assert_eq!(rows[0]["route"], json!("/v1/api-keys"));
+    assert_eq!(rows[0]["origin"], json!("https://x.example"));
+    assert_eq!(rows[0]["ip"], json!("203.0.113.9"));
+    assert_eq!(rows[1]["route"], json!("/v1/organizations/{org_id}"));
+    assert_eq!(rows[1]["target_organization_id"], json!(org));
+    assert_eq!(rows[1]["actor_user_id"], json!(s.root.user_id));
+    assert_eq!(rows[1]["method"], json!("GET"));
+    assert!(rows[1]["request_id"]
+        .as_str()
+        .is_some_and(|r| !r.is_empty()));
+    let f = root
+        .get(&format!("/v1/api-keys/requests?key_id={key_id}&status=4xx"))
+        .await;
+    assert_eq!(f.data().as_array().unwrap().len(), 1);
+    let f = root
+        .get(&format!("/v1/api-keys/requests?key_id={key_id}&status=200"))
+        .await;
+    assert_eq!(f.data().as_array().unwrap().len(), 5);
+    let f = root
+        .get("/v1/api-keys/requests?from=2030-01-01T00:00:00Z")
+        .await;
+    assert!(f.data().as_array().unwrap().is_empty());
+    let page = root
+        .get(&format!("/v1/api-keys/requests?key_id={key_id}&limit=4"))
+        .await;
+    let next = page.body["pagination"]["next_cursor"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let rest = root
+        .get(&format!(
+            "/v1/api-keys/requests?key_id={key_id}&limit=4&cursor={next}"
+        ))
+        .await;
+    assert_eq!(rest.data().as_array().unwrap().len(), 2);
+    assert_eq!(
+        root.get("/v1/api-keys/requests?status=abc").await.status,
+        422
+    );
+    // The key's scope is checked: reading the log needs api_keys:read.
+    assert_eq!(
+        svc.get("/v1/api-keys/requests").await.code(),
+        "scope_missing"
+    );
+    // Last use: shown at once (this node's pending value), stored after the flush.
+    let g = root.get(&format!("/v1/api-keys/{key_id}")).await;
+    assert_eq!(g.data()["last_used_at"], json!("2027-01-15T08:00:00.000Z"));
+    s.app.v1_flush().await;
+    let mut r = s.app.store().reader().await.unwrap();
+    let stored = r.get_bearer_key(&org, &key_id).await.unwrap().unwrap();
+    assert_eq!(stored.last_used_at, Some(1_800_000_000_000));
+    drop(r);
+    // Retention: 1 day; rows older than that go, newer stay.
+    s.app
+        .set_setting(quorate_app::mgmt::audit::AuditRetention { days: 1 });
+    clock.advance(2 * 86_400_000);
+    assert_eq!(
+        svc.get(&format!("/v1/organizations/{org}")).await.status,
+        200
+    );
+    s.app.v1_flush().await;
+    let deleted = s.app.v1_apply_retention().await.unwrap();
+    assert!(deleted >= 6, "{deleted}");
+    let left = root
+        .get(&format!("/v1/api-keys/requests?key_id={key_id}"))
+        .await;
+    assert_eq!(left.data().as_array().unwrap().len(), 1);
+    // Shutdown drains what is buffered.
+    for _ in 0..3 {
+        svc.get(&format!("/v1/organizations/{org}")).await;
+    }
+    let app = s.app.clone();
+    let _dir = s.stop_keeping_store().await.unwrap();
+    let mut r = app.store().reader().await.unwrap();
+    let rows = quorate_store::mgmt::audit::list(
+        r.db_handle().unwrap(),
+        &org,
+        &quorate_store::mgmt::audit::RequestFilter {
+            key_id: Some(key_id.clone()),
+            ..Default::default()
+        },
+        None,
+        100,
+    )
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 4);
 }
