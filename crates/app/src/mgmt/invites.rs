@@ -112,8 +112,12 @@ impl PostExec for AcceptPost<'_> {
 }
 
 impl App {
-    /// The lowercased email of the key's creating user (the "current user"), if it has one.
-    async fn current_email(&self, p: &BearerPrincipal) -> MgmtResult<Option<(String, String)>> {
+    /// The key's creating user (the "current user"), if it has an email: its email lowercased,
+    /// as stored, and its name.
+    async fn current_email(
+        &self,
+        p: &BearerPrincipal,
+    ) -> MgmtResult<Option<(String, String, String)>> {
         let user = self
             .store
             .reader()
@@ -122,7 +126,7 @@ impl App {
             .await?;
         Ok(user.and_then(|u| {
             let email = u.email?;
-            Some((email.trim().to_ascii_lowercase(), u.name))
+            Some((email.trim().to_ascii_lowercase(), email, u.name))
         }))
     }
 
@@ -257,7 +261,7 @@ impl App {
     ) -> MgmtResult<PageOut<Value>> {
         p.org_level()?;
         let after = page.after_n()?;
-        let Some((email, _)) = self.current_email(p).await? else {
+        let Some((email, _, _)) = self.current_email(p).await? else {
             return Ok(PageOut {
                 items: Vec::new(),
                 next: None,
@@ -284,7 +288,7 @@ impl App {
         invite_id: &str,
     ) -> MgmtResult<(Value, bool)> {
         p.org_level()?;
-        let (email, name) = self.current_email(p).await?.ok_or_else(not_found)?;
+        let (email, stored_email, name) = self.current_email(p).await?.ok_or_else(not_found)?;
         let now = self.clock.now_ms();
         let mut reader = self.store.reader().await?;
         let invite = store::get(reader.db_handle()?, None, invite_id, now)
@@ -337,7 +341,7 @@ impl App {
                 activity_type: "ACTIVITY_TYPE_CREATE_USERS_V3",
                 parameters: json!({"users": [{
                     "userName": name,
-                    "userEmail": email,
+                    "userEmail": stored_email,
                     "apiKeys": [],
                     "authenticators": [],
                     "oauthProviders": [],
