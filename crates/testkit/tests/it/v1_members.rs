@@ -715,11 +715,11 @@ async fn invite_expiry(backend: Backend) {
         .await;
     assert_eq!(r.status, 201, "{:?}", r.body);
     let id = r.data()["id"].as_str().unwrap().to_string();
-    assert_eq!(r.data()["expires_at"], json!("2027-01-15T08:01:00Z"));
-    assert_eq!(r.data()["created_at"], json!("2027-01-15T08:00:00Z"));
+    assert_eq!(r.data()["expires_at"], json!("2027-01-15T08:01:00.000Z"));
+    assert_eq!(r.data()["created_at"], json!("2027-01-15T08:00:00.000Z"));
     // The default lifetime is 7 days.
     let week = root.post(&base, json!({"email": "week@example.com"})).await;
-    assert_eq!(week.data()["expires_at"], json!("2027-01-22T08:00:00Z"));
+    assert_eq!(week.data()["expires_at"], json!("2027-01-22T08:00:00.000Z"));
 
     clock.advance(59_999);
     assert_eq!(root.get(&base).await.data()[0]["status"], json!("pending"));
