@@ -73,6 +73,16 @@ impl AuthCache {
         }
     }
 
+    /// Whether resolutions may be cached (this process is the store's only writer).
+    pub(crate) fn caching(&self) -> bool {
+        self.principals.is_some()
+    }
+
+    /// The current generation: a resolution cached under an older one is stale.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
     /// Forgets every resolved principal (call after committing a change to users, keys or orgs).
     pub fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);

@@ -49,6 +49,7 @@ pub struct App {
     settings: std::sync::RwLock<Vec<Arc<dyn std::any::Any + Send + Sync>>>,
     pub(crate) limiter: mgmt::ratelimit::RateLimiter,
     pub(crate) bookkeeping: mgmt::audit::Bookkeeping,
+    pub(crate) bearer_cache: mgmt::BearerCache,
 }
 
 impl App {
@@ -66,6 +67,7 @@ impl App {
             settings: Default::default(),
             limiter: mgmt::ratelimit::RateLimiter::new(),
             bookkeeping: Default::default(),
+            bearer_cache: Default::default(),
         }
     }
 

@@ -2,12 +2,14 @@
 //! for quorate, measured against real in-process servers. It prints numbers; it never asserts.
 
 mod activities;
+mod cu;
 mod fuzz;
 mod load;
 mod policy;
 mod sign;
 mod stamp;
 mod tidy;
+mod v1;
 mod vault;
 mod whoami;
 
@@ -71,6 +73,10 @@ pub enum Part {
     Stamp,
     Vault,
     Policy,
+    /// Usage metering: 1 M CU runs ingested, aggregation latencies, query plans.
+    Cu,
+    /// Management API: secret-key requests/s, with and without the audit log.
+    V1,
 }
 
 #[tokio::main]
@@ -99,6 +105,12 @@ async fn bench(args: BenchArgs) -> Result<()> {
     }
     if args.runs(Part::Policy) {
         tokio::task::spawn_blocking(policy::run).await??;
+    }
+    if args.runs(Part::V1) {
+        v1::run(&args).await?;
+    }
+    if args.runs(Part::Cu) {
+        cu::run(&args).await?;
     }
     println!(
         "\ntotal bench time: {:.1} s",

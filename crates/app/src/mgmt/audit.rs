@@ -168,7 +168,7 @@ impl App {
             }
             ticks += 1;
             self.v1_flush_audit().await;
-            if ticks % 150 == 0 {
+            if ticks.is_multiple_of(150) {
                 self.v1_flush_last_used().await;
             }
             if ticks % 3_000 == 1 {

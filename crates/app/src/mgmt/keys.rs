@@ -378,6 +378,7 @@ impl App {
         key.updated_at = self.clock.now_ms();
         store::update(tx.db_handle()?, &key).await?;
         tx.commit().await?;
+        self.auth.invalidate();
         Ok(key)
     }
 
@@ -408,6 +409,7 @@ impl App {
             .await?
             .ok_or_else(not_found)?;
         tx.commit().await?;
+        self.auth.invalidate();
         Ok(revoked)
     }
 
@@ -468,6 +470,7 @@ impl App {
         tx.insert_bearer_key(&new).await?;
         store::mark_rotated(tx.db_handle()?, org, &old.id, &new.id, now, grace_until).await?;
         tx.commit().await?;
+        self.auth.invalidate();
         old.rotated_at = Some(now);
         old.grace_expires_at = Some(grace_until);
         old.replaced_by_key_id = Some(new.id.clone());
@@ -532,6 +535,7 @@ impl App {
             .await?
             .ok_or_else(|| MgmtError::new("not_found", "no such project"))?;
         tx.commit().await?;
+        self.auth.invalidate();
         Ok(project)
     }
 }
@@ -651,6 +655,7 @@ impl App {
                 other => other.into(),
             })?;
         tx.commit().await?;
+        self.auth.invalidate();
         Ok(())
     }
 }

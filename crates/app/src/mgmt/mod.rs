@@ -16,6 +16,7 @@ mod usage;
 mod wallets;
 
 pub use keys::*;
+pub use members::Role;
 pub use orgs::{Created, Listed, NewOrganization, OrganizationPatch};
 pub use wallets::{ChainError, ChainRpc, ChainSettings, FeeQuote, TxCall};
 
@@ -70,6 +71,10 @@ pub fn rfc3339(ms: Millis) -> String {
     let base = whole.strip_suffix('Z').unwrap_or(&whole);
     format!("{base}.{:03}Z", ms.rem_euclid(1000))
 }
+
+/// Cached bearer resolutions: secret hash → (auth generation, principal).
+pub(crate) type BearerCache =
+    std::sync::RwLock<std::collections::HashMap<String, (u64, BearerPrincipal)>>;
 
 /// Who a bearer key acts as.
 #[derive(Debug, Clone)]
@@ -182,13 +187,41 @@ impl App {
             })?;
         bearer::parse(token).map_err(|e| MgmtError::new("invalid_api_key", e.to_string()))?;
         let hash = bearer::hash(token);
+        let now = self.clock.now_ms();
+        // SQLite (one writer process): resolutions are cached until any credential-changing
+        // commit bumps the generation; time-based expiry is checked on every hit.
+        let generation = self.auth.generation();
+        if self.auth.caching() {
+            let cached = self.bearer_cache.read().ok().and_then(|m| {
+                m.get(&hash)
+                    .filter(|(g, _)| *g == generation)
+                    .map(|(_, p)| p.clone())
+            });
+            if let Some(p) = cached {
+                live(&p.key, now)?;
+                return Ok(p);
+            }
+        }
+        let p = self.resolve_bearer(&hash, now).await?;
+        if self.auth.caching() {
+            if let Ok(mut m) = self.bearer_cache.write() {
+                if m.len() >= 50_000 {
+                    m.clear();
+                }
+                m.insert(hash, (generation, p.clone()));
+            }
+        }
+        Ok(p)
+    }
+
+    async fn resolve_bearer(&self, hash: &str, now: Millis) -> MgmtResult<BearerPrincipal> {
         let mut reader = self.store.reader().await?;
         let key = reader
-            .find_bearer_key(&hash)
+            .find_bearer_key(hash)
             .await?
             .filter(|k| bool::from(k.secret_hash.as_bytes().ct_eq(hash.as_bytes())))
             .ok_or_else(|| MgmtError::new("invalid_api_key", "unknown API key"))?;
-        live(&key, self.clock.now_ms())?;
+        live(&key, now)?;
         let organization = reader
             .get_organization(&key.organization_id)
             .await?

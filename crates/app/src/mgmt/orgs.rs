@@ -294,9 +294,8 @@ impl App {
             .await?
             .ok_or_else(|| MgmtError::new("not_found", "no such organization"))?;
         tx.commit().await?;
-        if suspend.is_some() {
-            self.auth.invalidate();
-        }
+        // Cached resolutions carry the organization (name, status).
+        self.auth.invalidate();
         Ok(org)
     }
 

@@ -515,12 +515,14 @@ pub(crate) fn openapi_paths() -> serde_json::Map<String, Value> {
             r.status.to_string(),
             json!({"description": "success", "content": {"application/json": {"schema": success}}}),
         );
-        if r.method == Method::POST {
+        // Engine-backed writes answer 202 while their activity waits for approvals; `data` then
+        // names the activity (and, where the resource exists already, the resource).
+        if r.method == Method::POST || r.method == Method::DELETE {
             responses.insert(
                 "202".into(),
                 json!({"description": "recorded; waits for approvals", "content": {"application/json": {"schema": {
                     "type": "object", "required": ["data", "meta"],
-                    "properties": {"data": {"$ref": "#/components/schemas/V1PendingActivity"}, "meta": {"$ref": "#/components/schemas/V1Meta"}}
+                    "properties": {"data": {"type": "object"}, "meta": {"$ref": "#/components/schemas/V1Meta"}}
                 }}}}),
             );
         }
