@@ -242,16 +242,27 @@ impl App {
         };
         let mut deleted = 0;
         for stored in all {
-            let s = KnowledgeSettings::from_json(&stored.value)?;
-            if !s.enabled || (s.max_age_days.is_none() && s.max_entries.is_none()) {
-                continue;
-            }
             let org = &stored.organization_id;
-            let mut tx = self.store.begin(org).await?;
-            deleted += prune(tx.as_mut(), org, &s, self.clock.now_ms()).await?;
-            tx.commit().await?;
+            match self.prune_org(org, &stored.value).await {
+                Ok(n) => deleted += n,
+                // One organization's failure does not stop the others' pruning.
+                Err(e) => {
+                    tracing::warn!(org = %org, error = %e.message, "knowledge pruning failed")
+                }
+            }
         }
         Ok(deleted)
+    }
+
+    async fn prune_org(&self, org: &str, settings_json: &str) -> MgmtResult<u64> {
+        let s = KnowledgeSettings::from_json(settings_json)?;
+        if !s.enabled || (s.max_age_days.is_none() && s.max_entries.is_none()) {
+            return Ok(0);
+        }
+        let mut tx = self.store.begin(org).await?;
+        let n = prune(tx.as_mut(), org, &s, self.clock.now_ms()).await?;
+        tx.commit().await?;
+        Ok(n)
     }
 }
 
