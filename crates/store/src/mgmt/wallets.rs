@@ -124,7 +124,9 @@ pub async fn accounts(db: Db<'_>, org: &str, wallet_ids: &[String]) -> Result<Ve
         return Ok(Vec::new());
     }
     let mut db = db.0;
-    let marks: Vec<String> = (0..wallet_ids.len()).map(|i| format!("${}", i + 2)).collect();
+    let marks: Vec<String> = (0..wallet_ids.len())
+        .map(|i| format!("${}", i + 2))
+        .collect();
     let mut a = args![org];
     a.extend(wallet_ids.iter().map(crate::exec::Arg::from));
     let rows = db

@@ -210,13 +210,22 @@ impl WalletCreated {
     pub fn json(&self) -> Value {
         match self {
             WalletCreated::Created(w) => w.json(),
-            WalletCreated::ConsensusNeeded { activity_id } => json!({
-                "object": "activity",
-                "activity_id": activity_id,
-                "activity_status": "consensus_needed",
-            }),
+            WalletCreated::ConsensusNeeded { activity_id } => {
+                pending_activity(activity_id, "ACTIVITY_TYPE_CREATE_WALLET")
+            }
         }
     }
+}
+
+/// The 202 answer's `data`: the activity that waits for approvals (Turnkey face:
+/// `approve_activity`).
+pub(crate) fn pending_activity(id: &str, activity_type: &str) -> Value {
+    json!({
+        "object": "activity",
+        "id": id,
+        "type": activity_type,
+        "status": ActivityStatus::ConsensusNeeded.as_str(),
+    })
 }
 
 /// An idempotency key: 1 to 128 printable characters.

@@ -17,9 +17,30 @@ use quorate_store::mgmt::sessions as session_store;
 use quorate_store::mgmt::wallets::{self as store, Withdrawal};
 use quorate_store::StoreTx;
 use serde_json::{json, Value};
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex, Weak};
 
 const ROUTE: &str = "POST /v1/organizations/{org_id}/wallets/{wallet_id}/withdraw";
+
+type AccountLocks = HashMap<(u64, String), Weak<tokio::sync::Mutex<()>>>;
+
+static ACCOUNT_LOCKS: LazyLock<Mutex<AccountLocks>> = LazyLock::new(Default::default);
+
+/// The lock of one sending account on one chain (entries go away with their last user).
+fn account_lock(chain_id: u64, from: &str) -> Arc<tokio::sync::Mutex<()>> {
+    let Ok(mut locks) = ACCOUNT_LOCKS.lock() else {
+        // A poisoned map only loses the serialization, never a withdrawal's checks.
+        return Arc::new(tokio::sync::Mutex::new(()));
+    };
+    let key = (chain_id, from.to_ascii_lowercase());
+    if let Some(lock) = locks.get(&key).and_then(Weak::upgrade) {
+        return lock;
+    }
+    locks.retain(|_, l| l.strong_count() > 0);
+    let lock = Arc::new(tokio::sync::Mutex::new(()));
+    locks.insert(key, Arc::downgrade(&lock));
+    lock
+}
 
 /// `POST …/withdraw` body.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -62,8 +83,13 @@ impl WithdrawalView {
         }
     }
 
+    /// The withdrawal; while it waits (202), the activity that waits for approvals — the
+    /// same request with the same `idempotency_key` then answers the withdrawal.
     pub fn json(&self) -> Value {
         let w = &self.withdrawal;
+        if self.status() == 202 {
+            return super::pending_activity(&w.activity_id, "ACTIVITY_TYPE_SIGN_TRANSACTION_V2");
+        }
         json!({
             "id": w.id,
             "object": "withdrawal",
@@ -263,6 +289,10 @@ impl App {
             check_spend(s, &spend, now)?;
         }
 
+        // One withdrawal at a time per sending account (in this process), from reading its
+        // nonce to broadcasting, so concurrent withdrawals do not sign the same nonce.
+        let account = account_lock(req.chain_id, &from);
+        let _sending = account.lock().await;
         // Build the transaction from the node's view.
         let (tx_to, tx_value, data) = if asset == "native" {
             (to_bytes, value, Vec::new())
@@ -468,7 +498,7 @@ impl App {
         self.broadcast(w, activity.status, rpc).await
     }
 
-    /// Sends a signed withdrawal; a node that already knows it counts as sent.
+    /// Sends a signed withdrawal unless the node already knows it (then it counts as sent).
     async fn broadcast(
         &self,
         mut w: Withdrawal,
@@ -481,11 +511,16 @@ impl App {
             .and_then(|s| hex::decode(s).ok())
             .ok_or_else(|| MgmtError::new("internal", "no signed transaction to send"))?;
         let hash = w.tx_hash.clone().unwrap_or_default();
-        let sent = match rpc.send_raw_transaction(&signed).await {
-            Ok(_) => Ok(()),
-            Err(e) => match rpc.transaction_known(&hash).await {
-                Ok(true) => Ok(()),
-                _ => Err(e),
+        // A transaction the node already has (pending or mined) is not sent again: some
+        // nodes (ganache 7) would execute a resent, already mined transaction a second time.
+        let sent = match rpc.transaction_known(&hash).await {
+            Ok(true) => Ok(()),
+            _ => match rpc.send_raw_transaction(&signed).await {
+                Ok(_) => Ok(()),
+                Err(e) => match rpc.transaction_known(&hash).await {
+                    Ok(true) => Ok(()),
+                    _ => Err(e),
+                },
             },
         };
         let now = self.clock.now_ms();
