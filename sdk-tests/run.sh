@@ -5,7 +5,9 @@
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
-if [ -f package-lock.json ]; then
+if [ "${QUORATE_SDK_INSTALLED:-}" = 1 ]; then
+  : # scripts/test.sh installed the packages already (the Rust tests use ganache from here).
+elif [ -f package-lock.json ]; then
   npm ci --no-audit --no-fund || exit 1
 else
   npm install --no-audit --no-fund || exit 1

@@ -106,6 +106,23 @@ impl RateLimiter {
     }
 }
 
+impl crate::App {
+    /// Counts one request of the key against its limit (its own, else the deployment default
+    /// for its type).
+    pub fn v1_rate_check(&self, key: &quorate_domain::BearerKeyRecord) -> RateDecision {
+        let (limit, window) = key.rate_limit.unwrap_or_else(|| {
+            let d = self.setting::<RateLimits>().map(|s| *s).unwrap_or_default();
+            if key.key_type == "publishable" {
+                d.publishable
+            } else {
+                d.secret
+            }
+        });
+        self.limiter
+            .check(&key.id, limit, window, self.clock.now_ms())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,22 +157,5 @@ mod tests {
             .collect();
         let total: usize = handles.into_iter().map(|h| h.join().unwrap_or(0)).sum();
         assert_eq!(total, 100);
-    }
-}
-
-impl crate::App {
-    /// Counts one request of the key against its limit (its own, else the deployment default
-    /// for its type).
-    pub fn v1_rate_check(&self, key: &quorate_domain::BearerKeyRecord) -> RateDecision {
-        let (limit, window) = key.rate_limit.unwrap_or_else(|| {
-            let d = self.setting::<RateLimits>().map(|s| *s).unwrap_or_default();
-            if key.key_type == "publishable" {
-                d.publishable
-            } else {
-                d.secret
-            }
-        });
-        self.limiter
-            .check(&key.id, limit, window, self.clock.now_ms())
     }
 }

@@ -154,7 +154,6 @@ pub(crate) struct Caller {
     /// `None` on public routes and for session tokens.
     pub principal: Option<Arc<BearerPrincipal>>,
     /// A wallet-session token, on routes that accept one (see [`V1Route::sessions`]).
-    #[allow(dead_code)] // read by the withdraw route as it lands
     pub session_token: Option<Arc<str>>,
 }
 
@@ -511,6 +510,13 @@ pub(crate) fn openapi_paths() -> serde_json::Map<String, Value> {
         }
         let error = json!({"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/V1Error"}}}});
         let mut responses = serde_json::Map::new();
+        // An idempotent creation replayed answers 200 with the resource it created first.
+        if r.status == 201 {
+            responses.insert(
+                "200".into(),
+                json!({"description": "replayed: the resource created first", "content": {"application/json": {"schema": success.clone()}}}),
+            );
+        }
         responses.insert(
             r.status.to_string(),
             json!({"description": "success", "content": {"application/json": {"schema": success}}}),
@@ -526,7 +532,11 @@ pub(crate) fn openapi_paths() -> serde_json::Map<String, Value> {
                 }}}}),
             );
         }
-        let mut errors = vec!["400", "404", "409", "422", "429"];
+        let mut errors = vec!["400", "404", "409", "422", "429", "503"];
+        if r.sessions {
+            // Withdrawals talk to a chain's node.
+            errors.push("502");
+        }
         if r.scope.is_some() {
             errors.extend(["401", "403"]);
         }

@@ -52,7 +52,6 @@ pub(crate) fn require(mut schema: Value, name: &str) -> Value {
     schema
 }
 
-#[allow(dead_code)] // for free-form fields (templates)
 /// A free-form JSON object.
 pub(crate) fn any_object() -> Value {
     json!({"type": "object"})
