@@ -260,6 +260,10 @@ impl App {
             return Ok(0);
         }
         let mut tx = self.store.begin(org).await?;
+        if s.max_entries.is_some() {
+            // Heals the running count should it ever drift.
+            store::recount(tx.db_handle()?, org).await?;
+        }
         let n = prune(tx.as_mut(), org, &s, self.clock.now_ms()).await?;
         tx.commit().await?;
         Ok(n)

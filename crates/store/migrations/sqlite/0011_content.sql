@@ -18,6 +18,13 @@ CREATE INDEX knowledge_entries_pinned ON knowledge_entries (organization_id, pin
 -- Age pruning (hourly and on insert) reads a range of this one.
 CREATE INDEX knowledge_entries_age ON knowledge_entries (organization_id, pinned, created_at);
 
+-- Each organization's number of unpinned entries, kept exact in the transactions that change
+-- them, so pruning to `max_entries` costs the rows it deletes, not a count of those it keeps.
+CREATE TABLE knowledge_counts (
+    organization_id TEXT PRIMARY KEY,
+    unpinned        INTEGER NOT NULL
+);
+
 CREATE TABLE org_settings (
     organization_id    TEXT NOT NULL,
     name               TEXT NOT NULL,

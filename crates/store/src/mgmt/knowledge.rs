@@ -1,7 +1,7 @@
 //! Management-API storage: knowledge entries and their pruning (docs/design/management-api.md
 //! §2.2 "Knowledge", §8 `knowledge_entries`).
 
-use crate::exec::{args, Arg, Row};
+use crate::exec::{args, Arg, Exec, Row};
 use crate::{Db, Result, StoreError};
 use quorate_domain::Millis;
 
@@ -100,6 +100,9 @@ pub async fn insert(db: Db<'_>, org: &str, id: &str, new: &NewEntry, at: Millis)
         )
         .await?
         .ok_or_else(|| StoreError::Other("INSERT … RETURNING gave no row".into()))?;
+    if !new.pinned {
+        bump(db.as_mut(), org, 1).await?;
+    }
     entry(&row)
 }
 
@@ -157,6 +160,15 @@ pub async fn set_pinned(
     let (cond, mut a) = conditions(org, &f);
     a.push(Arg::from(id));
     let id_at = a.len();
+    let before = db
+        .row(
+            &format!("SELECT pinned FROM knowledge_entries WHERE {cond} AND id = ${id_at}"),
+            a.clone(),
+        )
+        .await?
+        .ok_or(StoreError::NotFound)?
+        .int("pinned")?
+        != 0;
     a.push(Arg::from(i64::from(pinned)));
     a.push(Arg::from(at));
     let sql = format!(
@@ -164,18 +176,35 @@ pub async fn set_pinned(
         id_at + 1,
         id_at + 2
     );
-    match db.row(&sql, a).await? {
-        Some(r) => entry(&r),
-        None => Err(StoreError::NotFound),
+    let row = db.row(&sql, a).await?.ok_or(StoreError::NotFound)?;
+    if before != pinned {
+        bump(db.as_mut(), org, if pinned { -1 } else { 1 }).await?;
     }
+    entry(&row)
+}
+
+/// Runs a `DELETE … RETURNING pinned`, keeps the unpinned count exact; returns how many rows
+/// went.
+async fn delete_counted(db: &mut dyn Exec, org: &str, sql: &str, a: Vec<Arg>) -> Result<u64> {
+    let rows = db.rows(sql, a).await?;
+    let mut unpinned = 0;
+    for r in &rows {
+        if r.int("pinned")? == 0 {
+            unpinned += 1;
+        }
+    }
+    if unpinned > 0 {
+        bump(db, org, -unpinned).await?;
+    }
+    Ok(rows.len() as u64)
 }
 
 /// Deletes the entries matching `f` (pinned or not); returns how many.
 pub async fn delete_matching(db: Db<'_>, org: &str, f: &Filter) -> Result<u64> {
     let mut db = db.0;
     let (cond, a) = conditions(org, f);
-    db.run(&format!("DELETE FROM knowledge_entries WHERE {cond}"), a)
-        .await
+    let sql = format!("DELETE FROM knowledge_entries WHERE {cond} RETURNING pinned");
+    delete_counted(db.as_mut(), org, &sql, a).await
 }
 
 /// Deletes the entries with these ids among those matching `f`; returns how many existed.
@@ -191,34 +220,100 @@ pub async fn delete_ids(db: Db<'_>, org: &str, f: &Filter, ids: &[String]) -> Re
         marks.push(format!("${}", a.len()));
     }
     let sql = format!(
-        "DELETE FROM knowledge_entries WHERE {cond} AND id IN ({})",
+        "DELETE FROM knowledge_entries WHERE {cond} AND id IN ({}) RETURNING pinned",
         marks.join(", ")
     );
-    db.run(&sql, a).await
+    delete_counted(db.as_mut(), org, &sql, a).await
 }
 
-/// Deletes the organization's unpinned entries created before `before`; returns how many.
+/// Deletes the organization's unpinned entries created before `before` (a range of the
+/// `(organization_id, pinned, created_at)` index); returns how many.
 pub async fn prune_older_than(db: Db<'_>, org: &str, before: Millis) -> Result<u64> {
     let mut db = db.0;
-    db.run(
-        "DELETE FROM knowledge_entries WHERE organization_id = $1 AND pinned = 0 AND created_at < $2",
-        args![org, before],
-    )
-    .await
+    let n = db
+        .run(
+            "DELETE FROM knowledge_entries WHERE organization_id = $1 AND pinned = 0 AND created_at < $2",
+            args![org, before],
+        )
+        .await?;
+    if n > 0 {
+        bump(db.as_mut(), org, -(n as i64)).await?;
+    }
+    Ok(n)
 }
 
 /// Keeps the organization's `keep` newest unpinned entries and deletes the older unpinned
-/// ones (pinned entries neither count nor go); returns how many went. One statement: the
-/// subquery finds the newest entry beyond the limit on the `(organization_id, pinned, n)`
-/// index, and finds none (NULL, so nothing matches) while the limit is not exceeded.
+/// ones (pinned entries neither count nor go); returns how many went. The organization's
+/// unpinned count (`knowledge_counts`, kept exact by every write here) says how many are too
+/// many, so the cost is that of the deleted rows, not of the `keep` kept ones.
 pub async fn prune_beyond(db: Db<'_>, org: &str, keep: i64) -> Result<u64> {
     let mut db = db.0;
+    let count = match unpinned(db.as_mut(), org).await? {
+        Some(c) => c,
+        None => recount_in(db.as_mut(), org).await?,
+    };
+    let excess = count - keep;
+    if excess <= 0 {
+        return Ok(0);
+    }
+    let n = db
+        .run(
+            "DELETE FROM knowledge_entries WHERE n IN \
+             (SELECT n FROM knowledge_entries WHERE organization_id = $1 AND pinned = 0 ORDER BY n LIMIT $2)",
+            args![org, excess],
+        )
+        .await?;
+    if n > 0 {
+        bump(db.as_mut(), org, -(n as i64)).await?;
+    }
+    Ok(n)
+}
+
+/// Recounts the organization's unpinned entries into `knowledge_counts` (the periodic pass
+/// does, so the count cannot drift for long whatever happens); returns the count.
+pub async fn recount(db: Db<'_>, org: &str) -> Result<i64> {
+    let mut db = db.0;
+    recount_in(db.as_mut(), org).await
+}
+
+async fn recount_in(db: &mut dyn Exec, org: &str) -> Result<i64> {
+    let c = db
+        .row(
+            "SELECT COUNT(*) AS c FROM knowledge_entries WHERE organization_id = $1 AND pinned = 0",
+            args![org],
+        )
+        .await?
+        .map(|r| r.int("c"))
+        .transpose()?
+        .unwrap_or(0);
     db.run(
-        "DELETE FROM knowledge_entries WHERE organization_id = $1 AND pinned = 0 AND n <= \
-         (SELECT n FROM knowledge_entries WHERE organization_id = $1 AND pinned = 0 ORDER BY n DESC LIMIT 1 OFFSET $2)",
-        args![org, keep],
+        "INSERT INTO knowledge_counts (organization_id, unpinned) VALUES ($1, $2) \
+         ON CONFLICT (organization_id) DO UPDATE SET unpinned = excluded.unpinned",
+        args![org, c],
     )
-    .await
+    .await?;
+    Ok(c)
+}
+
+async fn unpinned(db: &mut dyn Exec, org: &str) -> Result<Option<i64>> {
+    db.row(
+        "SELECT unpinned FROM knowledge_counts WHERE organization_id = $1",
+        args![org],
+    )
+    .await?
+    .map(|r| r.int("unpinned"))
+    .transpose()
+}
+
+/// Adds `delta` to the organization's unpinned count.
+async fn bump(db: &mut dyn Exec, org: &str, delta: i64) -> Result<()> {
+    db.run(
+        "INSERT INTO knowledge_counts (organization_id, unpinned) VALUES ($1, $2) \
+         ON CONFLICT (organization_id) DO UPDATE SET unpinned = knowledge_counts.unpinned + excluded.unpinned",
+        args![org, delta],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Whether the organization has this live project.

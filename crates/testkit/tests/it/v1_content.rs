@@ -409,6 +409,51 @@ async fn knowledge_pruning(backend: Backend) {
     );
     assert_eq!(s.app.v1_prune_knowledge_all().await.unwrap(), 2);
     assert_eq!(contents(&v1, &org, "").await, ["n2", "p1", "p0"]);
+
+    // Pinning, unpinning and deleting keep the count pruning relies on exact.
+    status(
+        &v1.delete(&o(&org, "/knowledge/bulk?source_type=note"))
+            .await,
+        200,
+    );
+    status(
+        &v1.put(&settings, json!({"enabled": true, "max_entries": 2}))
+            .await,
+        200,
+    );
+    let e0 = add(&v1, &org, "note", "e0", false).await;
+    add(&v1, &org, "note", "e1", false).await;
+    let pin = |e: &Value, pinned: bool| {
+        let path = o(
+            &org,
+            &format!("/knowledge/{}/pin", e["id"].as_str().unwrap()),
+        );
+        let v1 = v1.clone();
+        async move { v1.patch(&path, json!({ "pinned": pinned })).await }
+    };
+    status(&pin(&e0, true).await, 200);
+    status(&pin(&e0, true).await, 200);
+    let e2 = add(&v1, &org, "note", "e2", false).await;
+    assert_eq!(contents(&v1, &org, "").await, ["e2", "e1", "e0"]);
+    status(&pin(&e0, false).await, 200);
+    // Unpinning prunes nothing by itself; the next insert does (oldest unpinned first).
+    assert_eq!(contents(&v1, &org, "").await, ["e2", "e1", "e0"]);
+    add(&v1, &org, "note", "e3", false).await;
+    assert_eq!(contents(&v1, &org, "").await, ["e3", "e2"]);
+    let a = v1
+        .call(
+            reqwest::Method::DELETE,
+            &o(&org, "/knowledge/bulk"),
+            Some(json!({"ids": [e2["id"]]})),
+        )
+        .await;
+    assert_eq!(a.data()["deleted"], 1);
+    add(&v1, &org, "note", "e4", false).await;
+    assert_eq!(contents(&v1, &org, "").await, ["e4", "e3"]);
+    add(&v1, &org, "note", "e5", true).await;
+    add(&v1, &org, "note", "e6", false).await;
+    assert_eq!(contents(&v1, &org, "").await, ["e6", "e5", "e4"]);
+    assert_eq!(s.app.v1_prune_knowledge_all().await.unwrap(), 0);
     s.stop().await.unwrap();
 }
 
