@@ -997,6 +997,72 @@ async fn access(backend: Backend) {
     status(&a, 200);
     assert_eq!(a.data(), &json!([]));
 
+    // Sub-organizations created through /v1: the parent writes there as the operator user (an
+    // owner, so auto-swap settings are open); a sub-organization's key sees neither its parent
+    // nor its sibling.
+    let mut subs = Vec::new();
+    for slug in ["acme-co", "beta-co"] {
+        let a = v1
+            .post("/v1/organizations", json!({"name": slug, "slug": slug}))
+            .await;
+        status(&a, 201);
+        subs.push(a.data()["id"].as_str().unwrap().to_string());
+    }
+    let (acme, beta_co) = (&subs[0], &subs[1]);
+    add(&v1, acme, "in_acme", "a", false).await;
+    status(
+        &v1.put(
+            &o(acme, "/auto-swap-settings"),
+            json!({"enabled": false, "slippage_bps": 7}),
+        )
+        .await,
+        200,
+    );
+    let a = v1
+        .post(
+            &o(acme, "/templates"),
+            json!({"name": "t", "content": {}, "published": true}),
+        )
+        .await;
+    status(&a, 201);
+    let acme_template = a.data()["id"].as_str().unwrap().to_string();
+    let a = v1
+        .post(&o(acme, "/api-keys"), json!({"name": "tenant"}))
+        .await;
+    status(&a, 201);
+    let tenant = v1.with_key(a.data()["revealed_key"].as_str().unwrap());
+    assert_eq!(contents(&tenant, acme, "").await, ["a"]);
+    assert_eq!(
+        tenant.get(&o(acme, "/auto-swap-settings")).await.data()["slippage_bps"],
+        7
+    );
+    for other in [&org, beta_co] {
+        let missing = tenant.get(&o(&random, "/knowledge")).await;
+        for a in [
+            tenant.get(&o(other, "/knowledge")).await,
+            tenant.get(&o(other, "/templates")).await,
+            tenant.get(&o(other, "/knowledge-settings")).await,
+            tenant
+                .put(&o(other, "/auto-swap-settings"), json!({"enabled": false}))
+                .await,
+        ] {
+            error(&a, 404, "not_found");
+            assert_eq!(a.body["error"], missing.body["error"]);
+        }
+    }
+    // A template id of another organization is not found in this one.
+    let a = v1
+        .patch(
+            &o(&org, &format!("/templates/{acme_template}")),
+            json!({"published": false}),
+        )
+        .await;
+    error(&a, 404, "not_found");
+    assert_eq!(
+        anon.get(&o(acme, "/templates/public")).await.data()[0]["name"],
+        "t"
+    );
+
     // Project-scoped keys: their project's entries only; settings and templates are closed.
     let a = v1
         .post(&o(&org, "/projects"), json!({"name": "alpha"}))
