@@ -66,7 +66,7 @@ impl App {
     }
 
     /// `GET O/templates/public` (no key): the published templates of an organization that
-    /// exists and is not suspended (else 404, like a random id).
+    /// exists and is not suspended, nor its parent (else 404, like a random id).
     pub async fn v1_public_templates(
         &self,
         org_id: &str,
@@ -77,7 +77,17 @@ impl App {
             .organization_public(org_id)
             .await
             .map_err(|_| not_found())?;
-        if org.v1.suspended {
+        let parent_suspended = match &org.parent_id {
+            None => false,
+            Some(parent) => self
+                .store
+                .reader()
+                .await?
+                .get_organization(parent)
+                .await?
+                .is_some_and(|p| p.v1.suspended),
+        };
+        if org.v1.suspended || parent_suspended {
             return Err(not_found());
         }
         self.templates_page(&org.id, true, q).await

@@ -1062,6 +1062,20 @@ async fn access(backend: Backend) {
         anon.get(&o(acme, "/templates/public")).await.data()[0]["name"],
         "t"
     );
+    // A suspended organization's public templates read as not found.
+    let a = v1
+        .patch(
+            &format!("/v1/organizations/{acme}"),
+            json!({"status": "suspended"}),
+        )
+        .await;
+    status(&a, 200);
+    error(
+        &anon.get(&o(acme, "/templates/public")).await,
+        404,
+        "not_found",
+    );
+    status(&anon.get(&o(beta_co, "/templates/public")).await, 200);
 
     // Project-scoped keys: their project's entries only; settings and templates are closed.
     let a = v1
