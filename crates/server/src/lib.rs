@@ -30,16 +30,17 @@ pub struct AppState {
 pub fn router(app: Arc<App>) -> Router {
     let state = AppState { app };
     Router::new()
-        // CORS differs by face: the Turnkey face answers any origin (stamps, not cookies,
-        // authenticate it); `/v1` only lets browsers read public routes and answers to
-        // publishable keys from their own origins (v1::cors).
-        .merge(turnkey::router().layer(turnkey::cors()))
-        .merge(ops::router().layer(turnkey::cors()))
+        // CORS differs by face: the Turnkey face answers any origin (turnkey::cors: stamps,
+        // not cookies, authenticate it); `/v1` lets browsers read only public routes and
+        // answers to publishable keys from their own origins (v1::preflight and the guard).
+        .merge(turnkey::router())
+        .merge(ops::router())
         .merge(v1::router(state.clone()))
         .fallback(error::fallback)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)
         .layer(axum::middleware::from_fn(observe::observe))
+        .layer(axum::middleware::from_fn(turnkey::cors))
 }
 
 /// Serves until `shutdown` resolves, then lets in-flight requests finish and writes the

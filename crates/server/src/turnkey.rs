@@ -6,7 +6,7 @@ use crate::error::{json_response, ApiError};
 use crate::{known_paths, AppState, MAX_BODY};
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderName, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
@@ -14,7 +14,6 @@ use quorate_app::query::QUERY_PATHS;
 use quorate_app::AppError;
 use quorate_domain::catalog;
 use quorate_proto::ErrorCode;
-use tower_http::cors::{Any, CorsLayer};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -31,18 +30,35 @@ async fn signer(State(state): State<AppState>) -> Result<Response, ApiError> {
     })
 }
 
-/// Browser SDKs send the stamp in custom headers, which needs a CORS preflight.
-pub(crate) fn cors() -> CorsLayer {
-    CorsLayer::new()
-        .allow_origin(Any)
-        .allow_methods([Method::POST, Method::GET, Method::OPTIONS])
-        .allow_headers([
-            HeaderName::from_static("content-type"),
-            HeaderName::from_static("x-stamp"),
-            HeaderName::from_static("x-stamp-webauthn"),
-            HeaderName::from_static("x-stamp-attested"),
-            HeaderName::from_static("x-client-version"),
-        ])
+/// CORS outside `/v1`: browser SDKs send the stamp in custom headers, which needs a preflight;
+/// any origin may call (a stamp, not a cookie, authenticates). `/v1` answers its own.
+pub(crate) async fn cors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if req.uri().path().starts_with("/v1") {
+        return next.run(req).await;
+    }
+    let any = HeaderValue::from_static("*");
+    if req.method() == Method::OPTIONS
+        && req.headers().contains_key("access-control-request-method")
+    {
+        let mut r = Response::new(Body::empty());
+        let h = r.headers_mut();
+        h.insert("access-control-allow-origin", any);
+        h.insert(
+            "access-control-allow-methods",
+            HeaderValue::from_static("POST, GET, OPTIONS"),
+        );
+        h.insert(
+            "access-control-allow-headers",
+            HeaderValue::from_static(
+                "content-type, x-stamp, x-stamp-webauthn, x-stamp-attested, x-client-version",
+            ),
+        );
+        h.insert("access-control-max-age", HeaderValue::from_static("600"));
+        return r;
+    }
+    let mut r = next.run(req).await;
+    r.headers_mut().insert("access-control-allow-origin", any);
+    r
 }
 
 async fn read_body(body: Body) -> Result<axum::body::Bytes, ApiError> {

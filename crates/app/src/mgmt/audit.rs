@@ -171,9 +171,15 @@ impl App {
             if ticks.is_multiple_of(150) {
                 self.v1_flush_last_used().await;
             }
+            // Every 10 minutes: audit retention; every hour: knowledge pruning by age.
             if ticks % 3_000 == 1 {
                 if let Err(e) = self.v1_apply_retention().await {
                     tracing::warn!(error = %e, "audit retention failed");
+                }
+            }
+            if ticks % 18_000 == 2 {
+                if let Err(e) = self.v1_prune_knowledge_all().await {
+                    tracing::warn!(error = %e.message, "knowledge pruning failed");
                 }
             }
         }
