@@ -97,6 +97,11 @@ enum Command {
         /// (repeatable; the variable takes a comma-separated list).
         #[arg(long = "chain", env = "QUORATE_CHAINS", value_delimiter = ',')]
         chains: Vec<String>,
+        /// Plan tiers: a JSON file `[{"id", "name", "cu_allotment", "price_minor",
+        /// "currency"}, …]`, the first being the default tier (without it: free, starter, pro,
+        /// enterprise in USD).
+        #[arg(long, env = "QUORATE_TIERS_FILE")]
+        tiers_file: Option<PathBuf>,
     },
     /// Management-API keys of an existing store.
     ApiKey {
@@ -252,6 +257,7 @@ async fn run(cli: Cli) -> Result<()> {
             log_format,
             v1,
             chains,
+            tiers_file,
         } => {
             init_logging(log_format);
             let app = open_app(&store).await?;
@@ -259,6 +265,12 @@ async fn run(cli: Cli) -> Result<()> {
             app.set_setting(
                 quorate_chain::settings(&chains).map_err(|e| anyhow::anyhow!("--chain {e}"))?,
             );
+            if let Some(path) = &tiers_file {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read the tiers file {}", path.display()))?;
+                app.v1_load_tiers(&text)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            }
             if app
                 .store()
                 .root_organization_id()

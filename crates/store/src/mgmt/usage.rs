@@ -103,23 +103,26 @@ pub async fn get_runs(db: Db<'_>, org: &str, run_ids: &[&str]) -> Result<Vec<Run
     let mut db = db.0;
     let mut out = Vec::with_capacity(run_ids.len());
     for chunk in run_ids.chunks(MAX_PARAMS - 1) {
-        let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
-        let mut a: Vec<Arg> = args![org];
-        a.extend(chunk.iter().map(|id| Arg::from(*id)));
-        let rows = db
-            .rows(
-                &format!(
-                    "SELECT {RUN_COLS} FROM cu_runs WHERE organization_id = $1 AND run_id IN ({})",
-                    marks.join(",")
-                ),
-                a,
-            )
-            .await?;
+        let (sql, a) = get_runs_sql(org, chunk);
+        let rows = db.rows(&sql, a).await?;
         for r in &rows {
             out.push(run_of(r)?);
         }
     }
     Ok(out)
+}
+
+fn get_runs_sql(org: &str, run_ids: &[&str]) -> (String, Vec<Arg>) {
+    let marks: Vec<String> = (0..run_ids.len()).map(|i| format!("${}", i + 2)).collect();
+    let mut a: Vec<Arg> = args![org];
+    a.extend(run_ids.iter().map(|id| Arg::from(*id)));
+    (
+        format!(
+            "SELECT {RUN_COLS} FROM cu_runs WHERE organization_id = $1 AND run_id IN ({})",
+            marks.join(",")
+        ),
+        a,
+    )
 }
 
 /// One row of the daily rollup.
@@ -549,12 +552,14 @@ pub async fn put_plan(db: Db<'_>, p: &PlanRow) -> Result<()> {
     Ok(())
 }
 
-/// The statements the aggregation endpoints run, with sample arguments, for `EXPLAIN` in the
-/// benchmark: `(name, sql, args)` where `args` are rendered as SQL literals in order.
+/// The statements behind the balance, usage and run-list endpoints and the ingestion's
+/// read-back of known runs, with sample arguments inlined as SQL literals, for `EXPLAIN` in the
+/// benchmark: `(name, SQL)`.
 pub fn explain_statements(
     org: &str,
     day: i64,
     after: (Millis, i64),
+    known_run_ids: &[&str],
 ) -> Vec<(&'static str, String)> {
     let render = |(sql, a): (String, Vec<Arg>)| -> String {
         // Highest index first so `$1` does not clobber `$10`.
@@ -571,7 +576,7 @@ pub fn explain_statements(
     };
     let filter = RunFilter::default();
     let wf = RunFilter {
-        workflow_id: Some("wf-0001".into()),
+        workflow_id: Some("wf-001".into()),
         ..RunFilter::default()
     };
     vec![
@@ -594,6 +599,10 @@ pub fn explain_statements(
         (
             "runs, after a cursor",
             render(list_runs_sql(org, &filter, Some(after), 21)),
+        ),
+        (
+            "ingestion: known runs read back",
+            render(get_runs_sql(org, known_run_ids)),
         ),
         (
             "runs of one workflow",

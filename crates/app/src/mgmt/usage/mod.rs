@@ -312,6 +312,28 @@ impl App {
         Ok(())
     }
 
+    /// Verification (benchmarks, operators): `(SUM(cu), COUNT(*))` over an organization's raw
+    /// `cu_runs` and `(SUM(cu), SUM(runs))` over its `cu_daily` rollup — always equal.
+    pub async fn v1_cu_totals(&self, org: &str) -> MgmtResult<((i64, i64), (i64, i64))> {
+        let mut reader = self.store.reader().await?;
+        let raw = store::raw_total(reader.db_handle()?, org).await?;
+        let rollup = store::rollup_total(reader.db_handle()?, org).await?;
+        Ok((raw, rollup))
+    }
+
+    /// The statements behind the balance, usage and run-list endpoints and the ingestion's
+    /// read-back of `known` runs, with sample arguments (for `EXPLAIN` in the benchmark):
+    /// `(name, SQL)`.
+    pub fn v1_cu_statements(
+        &self,
+        org: &str,
+        day: i64,
+        after: (Millis, i64),
+        known: &[&str],
+    ) -> Vec<(&'static str, String)> {
+        store::explain_statements(org, day, after, known)
+    }
+
     /// `POST …/cu/runs` (`usage:write`): records up to 1,000 runs, idempotently; answers `{run_id,
     /// status: created | duplicate}` per run, in request order.
     pub async fn v1_ingest_runs(
