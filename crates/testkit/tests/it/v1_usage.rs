@@ -18,6 +18,7 @@ on_both_stores!(
     run_list_paging,
     plans,
     scopes_reach_and_projects,
+    answers_match_the_openapi_schemas,
 );
 
 /// 2025-01-21T12:00:00Z: 10.5 of January's 31 days are left.
@@ -1023,5 +1024,172 @@ async fn scopes_reach_and_projects(backend: Backend) {
     // A project key has no reach into sub-organizations.
     let x = pkey.get(&format!("/v1/organizations/{acme}/cu/runs")).await;
     assert_eq!(x.status, 404);
+    s.stop().await.unwrap();
+}
+
+/// Checks `value` against the JSON Schema subset the `/v1` route tables use (`type`,
+/// `required`, `properties`, `additionalProperties: false`, `enum`, `anyOf`, `items`, `$ref`);
+/// returns the first mismatch's path.
+fn mismatch(doc: &Value, schema: &Value, value: &Value, path: &str) -> Option<String> {
+    if let Some(r) = schema["$ref"].as_str() {
+        let name = r.trim_start_matches("#/components/schemas/");
+        return mismatch(doc, &doc["components"]["schemas"][name], value, path);
+    }
+    if let Some(any) = schema["anyOf"].as_array() {
+        return if any.iter().any(|s| mismatch(doc, s, value, path).is_none()) {
+            None
+        } else {
+            Some(format!("{path}: {value} matches no anyOf branch"))
+        };
+    }
+    if let Some(allowed) = schema["enum"].as_array() {
+        if !allowed.contains(value) {
+            return Some(format!("{path}: {value} not in {allowed:?}"));
+        }
+    }
+    let ok = match schema["type"].as_str() {
+        Some("object") => value.is_object(),
+        Some("array") => value.is_array(),
+        Some("string") => value.is_string(),
+        Some("integer") => value.is_i64() || value.is_u64(),
+        Some("boolean") => value.is_boolean(),
+        Some("null") => value.is_null(),
+        _ => true,
+    };
+    if !ok {
+        return Some(format!("{path}: {value} is not of type {}", schema["type"]));
+    }
+    if let Some(obj) = value.as_object() {
+        let props = schema["properties"].as_object();
+        for r in schema["required"].as_array().into_iter().flatten() {
+            if !obj.contains_key(r.as_str().unwrap()) {
+                return Some(format!("{path}: required `{r}` missing"));
+            }
+        }
+        for (k, v) in obj {
+            match props.and_then(|p| p.get(k)) {
+                Some(s) => {
+                    if let Some(m) = mismatch(doc, s, v, &format!("{path}.{k}")) {
+                        return Some(m);
+                    }
+                }
+                None if schema["additionalProperties"] == json!(false) => {
+                    return Some(format!("{path}: `{k}` is not in the schema"));
+                }
+                None => {}
+            }
+        }
+    }
+    if let Some(items) = value.as_array() {
+        for (i, v) in items.iter().enumerate() {
+            if let Some(m) = mismatch(doc, &schema["items"], v, &format!("{path}[{i}]")) {
+                return Some(m);
+            }
+        }
+    }
+    None
+}
+
+/// Every usage endpoint's success answer matches its OpenAPI operation (status and body).
+async fn answers_match_the_openapi_schemas(backend: Backend) {
+    let (s, _clock) = start(backend, "v1_usage_contract").await;
+    let root = s.v1();
+    let org = s.root.organization_id.clone();
+    let doc: Value = reqwest::get(format!("{}/openapi.json", s.base_url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let o = |p: &str| format!("/v1/organizations/{org}{p}");
+    let mut named = run("n1", "wf-a", 5, T0);
+    named["workflow_name"] = json!("Alpha");
+    let days = "from=2025-01-20&to=2025-01-21";
+    let calls: Vec<(&str, &str, quorate_testkit::v1::V1Answer)> = vec![
+        (
+            "post",
+            "/v1/organizations/{org_id}/cu/runs",
+            root.post(
+                &o("/cu/runs"),
+                json!({"runs": [named, run("n2", "wf-b", 0, T0 - DAY)]}),
+            )
+            .await,
+        ),
+        (
+            "get",
+            "/v1/organizations/{org_id}/cu",
+            root.get(&o("/cu")).await,
+        ),
+        (
+            "patch",
+            "/v1/organizations/{org_id}/cu",
+            root.patch(&o("/cu"), json!({"alert_threshold": 5})).await,
+        ),
+        (
+            "get",
+            "/v1/organizations/{org_id}/cu/runs",
+            root.get(&o("/cu/runs?limit=1")).await,
+        ),
+        (
+            "get",
+            "/v1/organizations/{org_id}/cu/usage",
+            root.get(&o(&format!("/cu/usage?{days}"))).await,
+        ),
+        (
+            "get",
+            "/v1/organizations/{org_id}/cu/usage-by-workflow",
+            root.get(&o(&format!("/cu/usage-by-workflow?{days}"))).await,
+        ),
+        (
+            "post",
+            "/v1/organizations/{org_id}/cu/top-ups",
+            root.post(&o("/cu/top-ups"), json!({"cu": 9, "reference": "c1"}))
+                .await,
+        ),
+        ("get", "/v1/tiers", root.get("/v1/tiers?limit=2").await),
+        (
+            "get",
+            "/v1/organizations/{org_id}/plan-options",
+            root.get(&o("/plan-options")).await,
+        ),
+        (
+            "put",
+            "/v1/organizations/{org_id}/plan",
+            root.put(&o("/plan"), json!({"tier_id": "starter"})).await,
+        ),
+    ];
+    for (method, path, a) in &calls {
+        let op = &doc["paths"][*path][*method];
+        assert!(op.is_object(), "{method} {path} missing from /openapi.json");
+        let response = &op["responses"][a.status.to_string()];
+        assert!(
+            response.is_object(),
+            "{method} {path}: status {} undocumented: {:?}",
+            a.status,
+            a.body
+        );
+        let schema = &response["content"]["application/json"]["schema"];
+        assert!(
+            schema["properties"]["data"].is_object(),
+            "{method} {path}: no data schema"
+        );
+        if let Some(m) = mismatch(&doc, schema, &a.body, "") {
+            panic!("{method} {path}: {m}\n{:#}", a.body);
+        }
+    }
+    // The checker does reject what the schemas do not allow.
+    let balance = &doc["paths"]["/v1/organizations/{org_id}/cu"]["get"]["responses"]["200"]
+        ["content"]["application/json"]["schema"];
+    let mut extra = calls[1].2.body.clone();
+    extra["data"]["surprise"] = json!(1);
+    assert!(mismatch(&doc, balance, &extra, "").is_some());
+    let mut wrong = calls[1].2.body.clone();
+    wrong["data"]["balance"] = json!("10");
+    assert!(mismatch(&doc, balance, &wrong, "").is_some());
+    // Errors match the error component.
+    let e = root.get(&o("/cu/usage")).await;
+    let schema = &doc["paths"]["/v1/organizations/{org_id}/cu/usage"]["get"]["responses"]["422"]
+        ["content"]["application/json"]["schema"];
+    assert_eq!(mismatch(&doc, schema, &e.body, ""), None);
     s.stop().await.unwrap();
 }
