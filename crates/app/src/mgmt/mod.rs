@@ -74,7 +74,7 @@ pub fn rfc3339(ms: Millis) -> String {
 
 /// Cached bearer resolutions: secret hash → (auth generation, principal).
 pub(crate) type BearerCache =
-    std::sync::RwLock<std::collections::HashMap<String, (u64, BearerPrincipal)>>;
+    std::sync::RwLock<std::collections::HashMap<String, (u64, std::sync::Arc<BearerPrincipal>)>>;
 
 /// Who a bearer key acts as.
 #[derive(Debug, Clone)]
@@ -171,7 +171,7 @@ impl App {
     pub async fn authenticate_bearer(
         &self,
         authorization: Option<&str>,
-    ) -> MgmtResult<BearerPrincipal> {
+    ) -> MgmtResult<std::sync::Arc<BearerPrincipal>> {
         let Some(value) = authorization else {
             return Err(MgmtError::new(
                 "unauthenticated",
@@ -202,7 +202,7 @@ impl App {
                 return Ok(p);
             }
         }
-        let p = self.resolve_bearer(&hash, now).await?;
+        let p = std::sync::Arc::new(self.resolve_bearer(&hash, now).await?);
         if self.auth.caching() {
             if let Ok(mut m) = self.bearer_cache.write() {
                 if m.len() >= 50_000 {

@@ -383,7 +383,7 @@ async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> R
         .authenticate_bearer(authorization(req.headers()))
         .await
     {
-        Ok(p) => Arc::new(p),
+        Ok(p) => p,
         Err(e) => return error_response(&request_id, e),
     };
     let origin = header(req.headers(), "origin");
