@@ -191,6 +191,11 @@ fn print_credentials_help(out: &quorate_app::admin::InitOutput, signer: &str, li
     println!("or with Turnkey's SDK: new TurnkeyClient({{ baseUrl: \"http://{listen}\" }}, new ApiKeyStamper({{ apiPublicKey, apiPrivateKey }})).");
     println!("Export/import bundles are signed by this server's key (signerPublicKey above, also GET /public/v1/signer):");
     println!("pass it to @turnkey/crypto as dangerouslyOverrideSignerPublicKey.");
+    println!("Management API (/v1): send the secretKey above as a bearer token (every scope; shown only now):");
+    println!(
+        "  curl -H 'authorization: Bearer <secretKey above>' http://{listen}/v1/organizations/{}",
+        out.organization_id
+    );
 }
 
 async fn shutdown_signal() {

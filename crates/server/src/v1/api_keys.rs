@@ -8,7 +8,6 @@ use super::{body, Caller, Query, Reply, V1Route};
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::Method;
 use axum::response::Response;
 use axum::routing::{delete, get, post};
 use axum::Router;
@@ -17,23 +16,6 @@ use quorate_app::mgmt::{api_key_json, Access, MgmtResult, PageReq, Target};
 use quorate_store::mgmt::audit::{ApiRequest, RequestFilter};
 use quorate_store::mgmt::keys::{KeyFilter, Project};
 use serde_json::{json, Value};
-
-macro_rules! route {
-    ($method:ident, $path:expr, $scope:expr, $summary:expr, $req:expr, $resp:expr, $status:expr, $list:expr) => {
-        V1Route {
-            method: Method::$method,
-            path: $path,
-            scope: Some($scope),
-            publishable: false,
-            summary: $summary,
-            request: $req,
-            response: $resp,
-            status: $status,
-            list: $list,
-            sessions: false,
-        }
-    };
-}
 
 const OWN: &str = "/v1/api-keys";
 const IN: &str = "/v1/organizations/{org_id}/api-keys";

@@ -7,29 +7,12 @@ use super::{body, Caller, Query, Reply, V1Route};
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{delete, get, post};
 use axum::Router;
 use quorate_app::mgmt::PageReq;
 use serde_json::Value;
-
-macro_rules! route {
-    ($method:ident, $path:expr, $scope:expr, $summary:expr, $req:expr, $resp:expr, $status:expr, $list:expr) => {
-        V1Route {
-            method: Method::$method,
-            path: $path,
-            scope: Some($scope),
-            publishable: false,
-            summary: $summary,
-            request: $req,
-            response: $resp,
-            status: $status,
-            list: $list,
-            sessions: false,
-        }
-    };
-}
 
 pub(super) static ROUTES: &[V1Route] = &[
     route!(

@@ -5,7 +5,6 @@ use super::{body, Caller, Query, Reply, V1Route};
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::Method;
 use axum::response::Response;
 use axum::routing::{delete, get, patch};
 use axum::Router;
@@ -17,23 +16,6 @@ use serde_json::{json, Value};
 const LIST: &str = "/v1/organizations/{org_id}/knowledge";
 const PIN: &str = "/v1/organizations/{org_id}/knowledge/{id}/pin";
 const BULK: &str = "/v1/organizations/{org_id}/knowledge/bulk";
-
-macro_rules! route {
-    ($method:ident, $path:expr, $scope:expr, $summary:expr, $req:expr, $resp:expr, $status:expr, $list:expr) => {
-        V1Route {
-            method: Method::$method,
-            path: $path,
-            scope: Some($scope),
-            publishable: false,
-            summary: $summary,
-            request: $req,
-            response: $resp,
-            status: $status,
-            list: $list,
-            sessions: false,
-        }
-    };
-}
 
 pub(super) static ROUTES: &[V1Route] = &[
     route!(

@@ -7,6 +7,32 @@
 //! checks its scope before any handler runs, so a handler cannot forget its scope; the OpenAPI
 //! document's `/v1` part is generated from the same tables.
 
+/// A `V1Route` with a scope: `route!(METHOD, path, scope, [publishable,] summary, request,
+/// response[, status, list])` (defaults: not publishable, 200, not a list). Defined before the
+/// modules so every route table uses this one.
+macro_rules! route {
+    ($method:ident, $path:expr, $scope:expr, $summary:expr, $req:expr, $resp:expr) => {
+        route!($method, $path, $scope, false, $summary, $req, $resp, 200, false)
+    };
+    ($method:ident, $path:expr, $scope:expr, $summary:expr, $req:expr, $resp:expr, $status:expr, $list:expr) => {
+        route!($method, $path, $scope, false, $summary, $req, $resp, $status, $list)
+    };
+    ($method:ident, $path:expr, $scope:expr, $pk:expr, $summary:expr, $req:expr, $resp:expr, $status:expr, $list:expr) => {
+        $crate::v1::V1Route {
+            method: axum::http::Method::$method,
+            path: $path,
+            scope: Some($scope),
+            publishable: $pk,
+            summary: $summary,
+            request: $req,
+            response: $resp,
+            status: $status,
+            list: $list,
+            sessions: false,
+        }
+    };
+}
+
 mod api_keys;
 mod invites;
 mod knowledge;

@@ -6,7 +6,6 @@ use super::{body, Caller, Reply, V1Route};
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::Method;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
@@ -17,23 +16,6 @@ use serde_json::{json, Value};
 
 const KNOWLEDGE: &str = "/v1/organizations/{org_id}/knowledge-settings";
 const AUTO_SWAP: &str = "/v1/organizations/{org_id}/auto-swap-settings";
-
-macro_rules! route {
-    ($method:ident, $path:expr, $scope:expr, $summary:expr, $req:expr, $resp:expr) => {
-        V1Route {
-            method: Method::$method,
-            path: $path,
-            scope: Some($scope),
-            publishable: false,
-            summary: $summary,
-            request: $req,
-            response: $resp,
-            status: 200,
-            list: false,
-            sessions: false,
-        }
-    };
-}
 
 pub(super) static ROUTES: &[V1Route] = &[
     route!(

@@ -8,28 +8,11 @@ use super::{body, Caller, Query, Reply, V1Route};
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post, put};
 use axum::Router;
 use serde_json::{json, Value};
-
-macro_rules! route {
-    ($method:ident, $path:expr, $scope:expr, $pk:expr, $summary:expr, $req:expr, $resp:expr, $status:expr, $list:expr) => {
-        V1Route {
-            method: Method::$method,
-            path: $path,
-            scope: Some($scope),
-            publishable: $pk,
-            summary: $summary,
-            request: $req,
-            response: $resp,
-            status: $status,
-            list: $list,
-            sessions: false,
-        }
-    };
-}
 
 /// Largest `cu_cost` of a run and `cu` of a top-up (the use cases enforce it).
 const MAX_CU: i64 = 1_000_000_000_000;
