@@ -52,9 +52,12 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     observe::install_metrics();
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    // On a blocking thread: SQLite batch writes run synchronously and would otherwise hold a
+    // runtime worker (and the requests queued on it) for the length of a batch.
     let bookkeeping = {
         let app = app.clone();
-        tokio::spawn(async move { app.run_bookkeeping(stopped).await })
+        let runtime = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || runtime.block_on(app.run_bookkeeping(stopped)))
     };
     // Rewritten before routing: SDKs concatenate `baseUrl + "/public/…"`, so a base URL with a
     // trailing slash yields `//public/…`.
