@@ -194,48 +194,105 @@ impl App {
         Ok(Created::Organization(org))
     }
 
-    /// `GET /v1/organizations` (`organizations:read`): the key's organization and its
-    /// sub-organizations (keyset by row), each with the acting user's role.
+    /// `GET /v1/organizations` (`organizations:read`): the key's organization, the
+    /// organizations elsewhere where the current user (the key's creator, by email) is a member,
+    /// then the key's sub-organizations (keyset by row) — each with the role there.
     pub async fn v1_list_organizations(
         &self,
         p: &BearerPrincipal,
         page: &PageReq,
     ) -> MgmtResult<PageOut<Listed>> {
+        // Keysets: the heads (own organization, then the current user's elsewhere) count up from
+        // HEADS, below every row number; sub-organizations follow by row.
+        const HEADS: i64 = -1_000_000;
         let after = page.after_n()?;
-        let mut r = self.store.reader().await?;
-        let mut out = Vec::new();
-        // The key's own organization heads the first page.
-        if after.is_none() {
-            out.push((0, p.organization.id.clone()));
-        }
-        if p.key.project_id.is_none() {
-            let children =
-                store::list_children(r.db_handle()?, &p.organization.id, after, page.limit + 1)
-                    .await?;
-            out.extend(children);
-        }
-        let page_rows = PageOut::from_rows(out, page.limit, |(n, _)| n.to_string());
-        let mut items = Vec::with_capacity(page_rows.items.len());
-        for (_, id) in &page_rows.items {
-            if let Some(org) = r.get_organization(id).await? {
-                let role = if org.id == p.organization.id {
-                    if org.root_user_ids.contains(&p.key.created_by_user_id) {
-                        "owner"
-                    } else {
-                        "member"
-                    }
-                } else if org.v1.operator_user_id.is_some() {
-                    "owner"
-                } else {
-                    "viewer"
-                };
-                items.push(Listed { org, role });
+        let own = p.organization.id.as_str();
+        let mut out: Vec<(i64, Listed)> = Vec::new();
+        let heads_from = match after {
+            None => Some(0),
+            Some(x) if x < 0 => Some(usize::try_from(x - HEADS + 1).unwrap_or(usize::MAX)),
+            Some(_) => None,
+        };
+        if let Some(start) = heads_from {
+            let role = if p
+                .organization
+                .root_user_ids
+                .contains(&p.key.created_by_user_id)
+            {
+                "owner"
+            } else {
+                "member"
+            };
+            let mut heads = vec![Listed {
+                org: p.organization.clone(),
+                role,
+            }];
+            if p.key.project_id.is_none() {
+                heads.extend(self.orgs_of_current_user(p).await?);
+            }
+            for (i, listed) in heads.into_iter().enumerate().skip(start) {
+                out.push((HEADS + i as i64, listed));
             }
         }
-        Ok(PageOut {
-            items,
-            next: page_rows.next,
-        })
+        if p.key.project_id.is_none() && out.len() <= page.limit as usize {
+            let room = (page.limit as usize + 1) - out.len();
+            let mut r = self.store.reader().await?;
+            let after_row = after.filter(|x| *x > 0);
+            let children =
+                store::list_children(r.db_handle()?, own, after_row, room as u32).await?;
+            for (n, id) in children {
+                if let Some(org) = r.get_organization(&id).await? {
+                    let role = if org.v1.operator_user_id.is_some() {
+                        "owner"
+                    } else {
+                        "viewer"
+                    };
+                    out.push((n, Listed { org, role }));
+                }
+            }
+        }
+        Ok(PageOut::from_rows(out, page.limit, |(n, _)| n.to_string()).map(|(_, l)| l))
+    }
+
+    /// Organizations outside the key's own tree where its creator's email is a live user.
+    async fn orgs_of_current_user(&self, p: &BearerPrincipal) -> MgmtResult<Vec<Listed>> {
+        let own = p.organization.id.as_str();
+        let mut r = self.store.reader().await?;
+        let Some(email) = r
+            .get_user(own, &p.key.created_by_user_id)
+            .await?
+            .and_then(|u| u.email)
+        else {
+            return Ok(Vec::new());
+        };
+        let theirs = quorate_store::mgmt::members::orgs_of_email(
+            r.db_handle()?,
+            &email.to_ascii_lowercase(),
+        )
+        .await?;
+        let mut out: Vec<Listed> = Vec::new();
+        for (org_id, user_id) in theirs {
+            if org_id == own || out.iter().any(|l| l.org.id == org_id) {
+                continue;
+            }
+            let Some(org) = r
+                .get_organization(&org_id)
+                .await?
+                .filter(|o| o.parent_id.as_deref() != Some(own))
+            else {
+                continue;
+            };
+            let target = Target {
+                actor: p.actor(&user_id),
+                org,
+            };
+            let role = self.v1_role(&target).await?.as_str();
+            out.push(Listed {
+                org: target.org,
+                role,
+            });
+        }
+        Ok(out)
     }
 
     /// `PATCH /v1/organizations/{orgId}` (`organizations:update`): name and status. A key may

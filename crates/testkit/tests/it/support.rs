@@ -94,3 +94,49 @@ pub async fn create_sub_org(
 pub fn user_params(name: &str, keys: Value, tags: Value) -> Value {
     json!({"userName": name, "apiKeys": keys, "authenticators": [], "oauthProviders": [], "userTags": tags})
 }
+
+/// A `/v1` secret key with exactly these scopes, made with `root`'s key.
+pub async fn key_with(root: &quorate_testkit::v1::V1, scopes: &[&str]) -> quorate_testkit::v1::V1 {
+    key_in_project(root, scopes, None).await
+}
+
+/// A `/v1` secret key with exactly these scopes in a project (or none), made with `root`'s key.
+pub async fn key_in_project(
+    root: &quorate_testkit::v1::V1,
+    scopes: &[&str],
+    project: Option<&str>,
+) -> quorate_testkit::v1::V1 {
+    let mut body = json!({"name": "narrow", "scopes": scopes});
+    if let Some(p) = project {
+        body["project_id"] = json!(p);
+    }
+    let a = root.post("/v1/api-keys", body).await;
+    assert_eq!(a.status, 201, "{:?}", a.body);
+    root.with_key(a.data()["revealed_key"].as_str().unwrap())
+}
+
+/// A full-scope `/v1` key acting as `user` of `org`, written straight to the store (the way
+/// `quorate init` mints the root user's).
+pub async fn key_for(
+    s: &quorate_testkit::TestServer,
+    org: &str,
+    user: &str,
+) -> quorate_testkit::v1::V1 {
+    key_for_scopes(s, org, user, quorate_domain::bearer::SCOPES).await
+}
+
+pub async fn key_for_scopes(
+    s: &quorate_testkit::TestServer,
+    org: &str,
+    user: &str,
+    scopes: &[&str],
+) -> quorate_testkit::v1::V1 {
+    let secret = quorate_crypto::bearer::generate("sk", true).unwrap();
+    let now = quorate_domain::Clock::now_ms(&quorate_domain::SystemClock);
+    let mut record = quorate_app::mgmt::new_key_record(&secret, org, user, "test", now, "cli");
+    record.scopes = scopes.iter().map(|s| s.to_string()).collect();
+    let mut tx = s.app.store().begin(org).await.unwrap();
+    tx.insert_bearer_key(&record).await.unwrap();
+    tx.commit().await.unwrap();
+    s.v1().with_key(secret.expose())
+}

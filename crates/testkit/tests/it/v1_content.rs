@@ -1,7 +1,7 @@
 //! `/v1` end-to-end tests: knowledge entries and their pruning, knowledge and auto-swap
 //! settings, templates (docs/design/management-api.md §2), on both stores.
 
-use crate::support::{create_sub_org, create_user_with_key, p256};
+use crate::support::{create_sub_org, create_user_with_key, key_in_project, p256};
 use quorate_app::mgmt::{ChainError, ChainRpc, ChainSettings, FeeQuote, TxCall};
 use quorate_testkit::v1::{V1Answer, V1};
 use quorate_testkit::{Backend, ManualClock, TestServer};
@@ -41,16 +41,6 @@ fn error(a: &V1Answer, want: u16, code: &str) {
         "unexpected answer: {}",
         a.body
     );
-}
-
-async fn key_with(v1: &V1, scopes: &[&str], project_id: Option<&str>) -> V1 {
-    let mut req = json!({"name": "narrow", "scopes": scopes});
-    if let Some(p) = project_id {
-        req["project_id"] = json!(p);
-    }
-    let a = v1.post("/v1/api-keys", req).await;
-    status(&a, 201);
-    v1.with_key(a.data()["revealed_key"].as_str().unwrap())
 }
 
 async fn add(v1: &V1, org: &str, source: &str, content: &str, pinned: bool) -> Value {
@@ -856,7 +846,7 @@ async fn access(backend: Backend) {
     let anon = V1::new(&s.base_url, None);
 
     // Wrong scope: 403 scope_missing.
-    let reader = key_with(
+    let reader = key_in_project(
         &v1,
         &["knowledge:read", "templates:read", "settings:read"],
         None,
@@ -895,7 +885,7 @@ async fn access(backend: Backend) {
     for a in &denied {
         error(a, 403, "scope_missing");
     }
-    let writer = key_with(&v1, &["knowledge:manage", "templates:manage"], None).await;
+    let writer = key_in_project(&v1, &["knowledge:manage", "templates:manage"], None).await;
     error(
         &writer.get(&o(&org, "/knowledge")).await,
         403,
@@ -1097,7 +1087,7 @@ async fn access(backend: Backend) {
         "settings:manage",
         "organizations:update",
     ];
-    let pk = key_with(&v1, &scopes, Some(&alpha)).await;
+    let pk = key_in_project(&v1, &scopes, Some(&alpha)).await;
     let mine = add(&pk, &org, "shared", "alpha-1", false).await;
     assert_eq!(mine["project_id"], alpha.as_str());
     // An organization key may file entries under a project.

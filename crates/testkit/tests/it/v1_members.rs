@@ -5,7 +5,6 @@
 use crate::on_both_stores;
 use crate::support::*;
 use quorate_client::Client;
-use quorate_testkit::v1::V1;
 use quorate_testkit::{Backend, ManualClock, TestServer};
 use serde_json::{json, Value};
 
@@ -18,32 +17,6 @@ on_both_stores!(
 );
 
 const FOREIGN: &str = "7d3c4b8e-1f2a-4b5c-9d6e-0a1b2c3d4e5f";
-
-/// A secret key with exactly these scopes, made with `root`.
-async fn key_with(root: &V1, scopes: &[&str]) -> V1 {
-    let a = root
-        .post("/v1/api-keys", json!({"name": "narrow", "scopes": scopes}))
-        .await;
-    assert_eq!(a.status, 201, "{:?}", a.body);
-    root.with_key(a.data()["revealed_key"].as_str().unwrap())
-}
-
-/// A full-scope `/v1` key acting as `user` of `org`, written straight to the store (the way
-/// `quorate init` mints the root user's).
-async fn key_for(s: &TestServer, org: &str, user: &str) -> V1 {
-    key_for_scopes(s, org, user, quorate_domain::bearer::SCOPES).await
-}
-
-async fn key_for_scopes(s: &TestServer, org: &str, user: &str, scopes: &[&str]) -> V1 {
-    let secret = quorate_crypto::bearer::generate("sk", true).unwrap();
-    let now = quorate_domain::Clock::now_ms(&quorate_domain::SystemClock);
-    let mut record = quorate_app::mgmt::new_key_record(&secret, org, user, "test", now, "cli");
-    record.scopes = scopes.iter().map(|s| s.to_string()).collect();
-    let mut tx = s.app.store().begin(org).await.unwrap();
-    tx.insert_bearer_key(&record).await.unwrap();
-    tx.commit().await.unwrap();
-    s.v1().with_key(secret.expose())
-}
 
 /// Creates users (name, email) in `org` through the Turnkey face; returns their ids.
 async fn create_users(client: &Client, org: &str, users: &[(&str, Option<&str>)]) -> Vec<String> {

@@ -16,18 +16,10 @@ on_both_stores!(
     projects,
     rate_limit_exact,
     audit_and_last_used,
+    organizations_of_the_current_user,
 );
 
 const FOREIGN: &str = "7d3c4b8e-1f2a-4b5c-9d6e-0a1b2c3d4e5f";
-
-/// A secret key with exactly these scopes, made with `root`.
-async fn key_with(root: &V1, scopes: &[&str]) -> V1 {
-    let a = root
-        .post("/v1/api-keys", json!({"name": "narrow", "scopes": scopes}))
-        .await;
-    assert_eq!(a.status, 201, "{:?}", a.body);
-    root.with_key(a.data()["revealed_key"].as_str().unwrap())
-}
 
 async fn organizations(backend: Backend) {
     let s = TestServer::start(backend, "v1_orgs").await.unwrap();
@@ -805,4 +797,68 @@ async fn audit_and_last_used(backend: Backend) {
     .await
     .unwrap();
     assert_eq!(rows.len(), 4);
+}
+
+/// `GET /v1/organizations` also names organizations outside the key's tree where the key's
+/// creator (by email, case-insensitively) is a member, with the role there.
+async fn organizations_of_the_current_user(backend: Backend) {
+    let s = TestServer::start(backend, "v1_orgs_mine").await.unwrap();
+    let parent = s.root.organization_id.clone();
+    let (ka, kb) = (p256(), p256());
+    let (a, _) = create_sub_org(&s.root_client(), &parent, "a", &ka).await;
+    let (b, _) = create_sub_org(&s.root_client(), &parent, "b", &kb).await;
+    let mut bob = Vec::new();
+    for (org, key, email) in [(&a, ka, "Bob@Example.com"), (&b, kb, "bob@example.com")] {
+        let act = s
+            .client(key)
+            .submit(
+                "create_users",
+                "ACTIVITY_TYPE_CREATE_USERS_V3",
+                org,
+                json!({"users": [{"userName": "bob", "userEmail": email, "apiKeys": [], "authenticators": [], "oauthProviders": [], "userTags": []}]}),
+            )
+            .await
+            .unwrap();
+        bob.push(completed(&act)["userIds"][0].as_str().unwrap().to_string());
+    }
+    let bob_a = key_for(&s, &a, &bob[0]).await;
+    let listed = bob_a.get("/v1/organizations").await;
+    assert_eq!(listed.status, 200, "{:?}", listed.body);
+    let orgs: Vec<(String, String)> = listed
+        .data()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["id"].as_str().unwrap().to_string(),
+                o["role"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        orgs,
+        vec![
+            (a.clone(), "member".to_string()),
+            (b.clone(), "member".to_string())
+        ]
+    );
+    // Listed is not reach: the other organization's resources stay out of this key's reach.
+    assert_eq!(
+        bob_a.get(&format!("/v1/organizations/{b}")).await.status,
+        404
+    );
+    // Paging keeps every organization exactly once.
+    let first = bob_a.get("/v1/organizations?limit=1").await;
+    assert_eq!(first.data().as_array().unwrap().len(), 1);
+    let next = first.body["pagination"]["next_cursor"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let rest = bob_a
+        .get(&format!("/v1/organizations?limit=1&cursor={next}"))
+        .await;
+    assert_eq!(rest.data()[0]["id"], json!(b), "{:?}", rest.body);
+    assert!(rest.body["pagination"]["next_cursor"].is_null());
+    s.stop().await.unwrap();
 }

@@ -5,7 +5,6 @@
 use crate::on_both_stores;
 use crate::support::*;
 use quorate_app::mgmt::rfc3339;
-use quorate_testkit::v1::V1;
 use quorate_testkit::{Backend, ManualClock, TestServer};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
@@ -36,17 +35,6 @@ async fn start(backend: Backend, name: &str) -> (TestServer, std::sync::Arc<Manu
         .await
         .unwrap();
     (s, clock)
-}
-
-/// A secret key with exactly these scopes (and project), made with `root`.
-async fn key_with(root: &V1, scopes: &[&str], project: Option<&str>) -> V1 {
-    let mut body = json!({"name": "narrow", "scopes": scopes});
-    if let Some(p) = project {
-        body["project_id"] = json!(p);
-    }
-    let a = root.post("/v1/api-keys", body).await;
-    assert_eq!(a.status, 201, "{:?}", a.body);
-    root.with_key(a.data()["revealed_key"].as_str().unwrap())
 }
 
 fn statuses(a: &quorate_testkit::v1::V1Answer) -> Vec<String> {
@@ -819,8 +807,8 @@ async fn scopes_reach_and_projects(backend: Backend) {
     let days = "?from=2025-01-01&to=2025-01-31";
 
     // Scopes.
-    let reader = key_with(&root, &["usage:read"], None).await;
-    let writer = key_with(&root, &["usage:write"], None).await;
+    let reader = key_in_project(&root, &["usage:read"], None).await;
+    let writer = key_in_project(&root, &["usage:write"], None).await;
     let denied = [
         reader
             .post(&o("/cu/runs"), json!({"runs": [run("s", "w", 1, T0)]}))
@@ -951,7 +939,7 @@ async fn scopes_reach_and_projects(backend: Backend) {
         .post(&o("/cu/runs"), json!({"runs": [in_alpha, in_beta]}))
         .await;
     assert_eq!(statuses(&a), ["created", "created"]);
-    let pkey = key_with(
+    let pkey = key_in_project(
         &root,
         &["usage:read", "usage:write", "usage:manage"],
         Some(&alpha),

@@ -8,7 +8,7 @@ use crate::on_both_stores;
 use crate::support::*;
 use quorate_crypto::keys::ApiKeyPair;
 use quorate_crypto::ApiKeyCurve;
-use quorate_testkit::v1::{V1Answer, V1};
+use quorate_testkit::v1::V1Answer;
 use quorate_testkit::{Backend, ManualClock, TestServer};
 use serde_json::{json, Value};
 use std::path::Path;
@@ -23,15 +23,6 @@ const CHAIN: u64 = 1337;
 /// Ganache's first deterministic account (`--wallet.deterministic`), unlocked and funded.
 const FUNDER: &str = "0x90f8bf6a479f320ead074411a4b0e7944ea8c9c1";
 const ETH: u128 = 1_000_000_000_000_000_000;
-
-/// A secret key with exactly these scopes, made with `root`.
-async fn key_with(root: &V1, scopes: &[&str]) -> V1 {
-    let a = root
-        .post("/v1/api-keys", json!({"name": "narrow", "scopes": scopes}))
-        .await;
-    assert_eq!(a.status, 201, "{:?}", a.body);
-    root.with_key(a.data()["revealed_key"].as_str().unwrap())
-}
 
 fn ok(a: &V1Answer, status: u16) -> &Value {
     assert_eq!(a.status, status, "{:?}", a.body);
