@@ -14,6 +14,11 @@ pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
+/// A typed resource id of the management API: `prefix_` + 32 lowercase hex (`key_…`, `prj_…`).
+pub fn prefixed_id(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
+}
+
 /// Validates an identifier received from a client; `field` names it in the error.
 pub fn parse_id(field: &'static str, value: &str) -> Result<String, IdError> {
     uuid::Uuid::parse_str(value)

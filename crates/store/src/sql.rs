@@ -799,7 +799,7 @@ impl Store for SqlStore {
 }
 
 /// Fails with `NotFound` when a statement changed nothing.
-fn changed(n: u64) -> Result<()> {
+pub(crate) fn changed(n: u64) -> Result<()> {
     if n == 0 {
         Err(StoreError::NotFound)
     } else {

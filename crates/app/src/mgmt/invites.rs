@@ -4,9 +4,8 @@
 //! `CREATE_USERS` activity acting as the inviter, and records the role and the acceptance in
 //! that activity's transaction.
 
-use super::members::{
-    activity_error, activity_status, member_json, require_role, role_to_manage, Abort, Role,
-};
+use super::members::{member_json, require_role, role_to_manage, Role};
+use super::outcome::{activity_error, activity_status, Abort};
 use super::{invalid, rfc3339, Access, BearerPrincipal, MgmtError, MgmtResult, PageOut, PageReq};
 use crate::engine::{InternalSubmit, PostExec};
 use crate::App;
@@ -201,7 +200,7 @@ impl App {
             return Err(already_member());
         }
         store::expire_due(tx.db_handle()?, &t.org.id, now).await?;
-        let id = format!("inv_{}", quorate_domain::new_id().replace('-', ""));
+        let id = quorate_domain::id::prefixed_id("inv");
         let new = store::NewInvite {
             id: &id,
             organization_id: &t.org.id,
@@ -375,7 +374,7 @@ impl App {
                 data["activity_status"] = json!(activity_status(activity.status));
                 Ok((data, false))
             }
-            _ => Err(activity_error(&activity)),
+            _ => Err(activity_error(&activity, None)),
         }
     }
 }

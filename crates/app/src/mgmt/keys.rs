@@ -2,7 +2,10 @@
 //! `/v1/organizations/{orgId}/api-keys`), creation, listing, patching, revocation, rotation
 //! with a grace period, and projects.
 
-use super::{invalid, rfc3339, BearerPrincipal, MgmtError, MgmtResult, PageOut, PageReq, Target};
+use super::{
+    display_name, invalid, rfc3339, BearerPrincipal, MgmtError, MgmtResult, PageOut, PageReq,
+    Target,
+};
 use crate::App;
 use quorate_crypto::bearer;
 use quorate_domain::{BearerKeyRecord, Millis};
@@ -88,7 +91,7 @@ pub fn new_key_record(
     let exposed = secret.expose();
     let live = exposed.contains("_live_");
     BearerKeyRecord {
-        id: format!("key_{}", quorate_domain::new_id().replace('-', "")),
+        id: quorate_domain::id::prefixed_id("key"),
         organization_id: org.to_string(),
         key_type: "secret".to_string(),
         environment: if live { "live" } else { "test" }.to_string(),
@@ -102,14 +105,6 @@ pub fn new_key_record(
         updated_at: now,
         ..Default::default()
     }
-}
-
-fn name_of(field: &str, name: &str) -> MgmtResult<String> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 256 || name.chars().any(char::is_control) {
-        return Err(invalid(field, "must be 1 to 256 printable characters"));
-    }
-    Ok(name.to_string())
 }
 
 fn origin(field: &str, o: &str) -> MgmtResult<String> {
@@ -226,7 +221,7 @@ impl App {
         t: &Target,
         req: NewApiKey,
     ) -> MgmtResult<(BearerKeyRecord, bearer::BearerKey)> {
-        let name = name_of("name", &req.name)?;
+        let name = display_name("name", &req.name)?;
         let key_type = req.r#type.as_deref().unwrap_or("secret");
         let prefixes = self.setting::<KeyPrefixes>().unwrap_or_default();
         let (prefix, publishable) = match key_type {
@@ -300,7 +295,7 @@ impl App {
         let device_name = req
             .device_name
             .as_deref()
-            .map(|d| name_of("device_name", d))
+            .map(|d| display_name("device_name", d))
             .transpose()?;
         let secret = bearer::generate(prefix, live)
             .map_err(|e| MgmtError::new("internal", e.to_string()))?;
@@ -346,7 +341,7 @@ impl App {
         }
         let publishable = key.key_type == "publishable";
         if let Some(name) = &patch.name {
-            key.name = name_of("name", name)?;
+            key.name = display_name("name", name)?;
         }
         if let Some(list) = &patch.allowed_origins {
             if !publishable {
@@ -498,10 +493,10 @@ impl App {
         req: NewProject,
     ) -> MgmtResult<store::Project> {
         p.org_level()?;
-        let name = name_of("name", &req.name)?;
+        let name = display_name("name", &req.name)?;
         let project = store::Project {
             n: 0,
-            id: format!("prj_{}", quorate_domain::new_id().replace('-', "")),
+            id: quorate_domain::id::prefixed_id("prj"),
             organization_id: t.org.id.clone(),
             name,
             created_at: self.clock.now_ms(),
@@ -630,7 +625,7 @@ impl App {
             &secret,
             &org.id,
             &user,
-            &name_of("name", name)?,
+            &display_name("name", name)?,
             self.clock.now_ms(),
             "cli",
         );

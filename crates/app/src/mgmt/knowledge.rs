@@ -124,7 +124,7 @@ impl App {
             _ => {}
         }
         let now = self.clock.now_ms();
-        let id = format!("kn_{}", quorate_domain::new_id().replace('-', ""));
+        let id = quorate_domain::id::prefixed_id("kn");
         let org = &t.org.id;
         let mut tx = self.store.begin(org).await?;
         if let Some(project) = &new.project_id {

@@ -3,6 +3,7 @@
 //! else `member`. Removing a member is a `DELETE_USERS` activity, so policies and consensus
 //! apply exactly as on the Turnkey face.
 
+use super::outcome::{activity_error, activity_status, Abort};
 use super::{
     invalid, rfc3339, Access, BearerPrincipal, MgmtError, MgmtResult, PageOut, PageReq, Target,
 };
@@ -12,7 +13,6 @@ use quorate_domain::{Activity, ActivityStatus};
 use quorate_store::mgmt::members as store;
 use quorate_store::StoreTx;
 use serde_json::{json, Value};
-use std::sync::Mutex;
 
 /// A member's role: `Owner ⊃ Admin ⊃ Member` (ordered, so `role >= Role::Admin` reads "admin
 /// or owner").
@@ -99,33 +99,6 @@ fn last_owner() -> MgmtError {
     )
 }
 
-/// The `/v1` answer to an engine activity that did not complete.
-pub(crate) fn activity_error(activity: &Activity) -> MgmtError {
-    let f = activity.failure.as_ref();
-    let message = f
-        .map(|f| f.message.clone())
-        .unwrap_or_else(|| "the activity failed".into());
-    if f.is_some_and(|f| f.reason == quorate_proto::ErrorCode::RequestNotAuthorized.as_str()) {
-        MgmtError::new(
-            "policy_denied",
-            format!("the organization's policies do not allow this: {message}"),
-        )
-    } else {
-        MgmtError::new("activity_failed", message)
-    }
-}
-
-/// `activity_status` of an activity in `/v1` answers.
-pub(crate) fn activity_status(s: ActivityStatus) -> &'static str {
-    match s {
-        ActivityStatus::Completed => "completed",
-        ActivityStatus::ConsensusNeeded => "consensus_needed",
-        ActivityStatus::Failed => "failed",
-        ActivityStatus::Rejected => "rejected",
-        _ => "pending",
-    }
-}
-
 /// A keyset `created_at:user_id` (members are ordered by creation, then id).
 fn member_keyset(m: &store::Member) -> String {
     format!("{}:{}", m.created_at, m.user_id)
@@ -140,29 +113,6 @@ fn parse_keyset(page: &PageReq) -> MgmtResult<Option<(i64, String)>> {
                 .ok_or_else(|| invalid("cursor", "not a cursor of this list"))
         })
         .transpose()
-}
-
-/// An error raised inside an activity's transaction, answered after the rollback.
-#[derive(Default)]
-pub(crate) struct Abort(Mutex<Option<MgmtError>>);
-
-impl Abort {
-    pub(crate) fn raise(&self, e: MgmtError) -> crate::AppError {
-        let message = e.message.clone();
-        if let Ok(mut slot) = self.0.lock() {
-            *slot = Some(e);
-        }
-        crate::AppError::internal(message)
-    }
-
-    /// The raised error, else `e` as a `/v1` error.
-    pub(crate) fn or(&self, e: crate::AppError) -> MgmtError {
-        self.0
-            .lock()
-            .ok()
-            .and_then(|mut slot| slot.take())
-            .unwrap_or_else(|| e.into())
-    }
 }
 
 /// After a completed `DELETE_USERS`: the organization keeps an owner, the membership goes.
@@ -324,7 +274,7 @@ impl App {
                 data["removed"] = json!(false);
                 Ok((data, false))
             }
-            _ => Err(activity_error(&activity)),
+            _ => Err(activity_error(&activity, None)),
         }
     }
 }

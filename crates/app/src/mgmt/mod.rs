@@ -8,6 +8,7 @@ mod keys;
 mod knowledge;
 mod members;
 mod orgs;
+mod outcome;
 pub mod ratelimit;
 mod sessions;
 mod settings;
@@ -358,6 +359,16 @@ impl Actor {
             bearer_key: Some((self.key_organization_id.clone(), self.key_id.clone())),
         }
     }
+}
+
+/// A display name (of a key, organization, project, template, wallet): trimmed, 1 to 256
+/// printable characters.
+pub(crate) fn display_name(field: &str, name: &str) -> MgmtResult<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 256 || name.chars().any(char::is_control) {
+        return Err(invalid(field, "must be 1 to 256 printable characters"));
+    }
+    Ok(name.to_string())
 }
 
 /// A validation error naming the field: 422 `` `field`: message ``.

@@ -1,11 +1,13 @@
 //! `/v1` organizations: read, create (a sub-organization of the key's organization, through the
 //! activity engine), list, rename, suspend (docs/design/management-api.md §1–2).
 
-use super::{invalid, Access, BearerPrincipal, MgmtError, MgmtResult, PageOut, PageReq, Target};
+use super::outcome::{activity_error, Abort};
+use super::{
+    display_name, invalid, Access, BearerPrincipal, MgmtError, MgmtResult, PageOut, PageReq, Target,
+};
 use crate::engine::{InternalSubmit, PostExec};
 use crate::{App, AppError};
 use quorate_domain::{Activity, ActivityStatus, Organization};
-use quorate_proto::ErrorCode;
 use quorate_store::mgmt::orgs as store;
 use quorate_store::{StoreError, StoreTx};
 use serde::Deserialize;
@@ -59,14 +61,6 @@ fn valid_slug(slug: &str) -> bool {
         && b.iter().all(inner)
 }
 
-fn org_name(name: &str) -> MgmtResult<String> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 256 || name.chars().any(char::is_control) {
-        return Err(invalid("name", "must be 1 to 256 printable characters"));
-    }
-    Ok(name.to_string())
-}
-
 fn slug_taken() -> MgmtError {
     MgmtError::new("slug_taken", "`slug`: another organization has this slug")
 }
@@ -75,6 +69,7 @@ fn slug_taken() -> MgmtError {
 /// transaction, so a taken slug rolls the whole creation back.
 struct MarkCreated {
     slug: String,
+    abort: Abort,
 }
 
 #[async_trait::async_trait]
@@ -91,12 +86,13 @@ impl PostExec for MarkCreated {
             return Err(AppError::internal("the creation left no organization"));
         };
         if store::slug_taken(tx.db_handle()?, &self.slug).await? {
-            return Err(AppError::new(ErrorCode::Conflict, "slug taken"));
+            return Err(self.abort.raise(slug_taken()));
         }
+        // A racing creation with the same slug loses on the unique index.
         store::set_created_via_v1(tx.db_handle()?, sub, &self.slug, operator)
             .await
             .map_err(|e| match e {
-                StoreError::Conflict(_) => AppError::new(ErrorCode::Conflict, "slug taken"),
+                StoreError::Conflict(_) => self.abort.raise(slug_taken()),
                 other => other.into(),
             })
     }
@@ -129,7 +125,7 @@ impl App {
                 "a sub-organization's key cannot create organizations",
             ));
         }
-        let name = org_name(&req.name)?;
+        let name = display_name("name", &req.name)?;
         if !valid_slug(&req.slug) {
             return Err(invalid(
                 "slug",
@@ -156,6 +152,7 @@ impl App {
         }
         let post = MarkCreated {
             slug: req.slug.clone(),
+            abort: Abort::default(),
         };
         let submitted = self
             .submit_internal(InternalSubmit {
@@ -172,14 +169,17 @@ impl App {
                 post_exec: Some(&post),
             })
             .await
-            .map_err(|e| match e.code {
-                ErrorCode::Conflict => slug_taken(),
-                _ => e.into(),
-            })?;
-        let activity = engine_outcome(submitted)?;
-        if activity.status == ActivityStatus::ConsensusNeeded {
-            return Ok(Created::Pending(activity));
-        }
+            .map_err(|e| post.abort.or(e))?;
+        let activity = match submitted.activity.status {
+            ActivityStatus::Completed => submitted.activity,
+            ActivityStatus::ConsensusNeeded => return Ok(Created::Pending(submitted.activity)),
+            _ => {
+                return Err(activity_error(
+                    &submitted.activity,
+                    submitted.error.as_ref(),
+                ))
+            }
+        };
         let id = activity.result[RESULT_KEY]["subOrganizationId"]
             .as_str()
             .unwrap_or_default()
@@ -306,7 +306,11 @@ impl App {
     ) -> MgmtResult<Organization> {
         p.org_level()?;
         let target = self.v1_reach(p, org_id, Access::Manage).await?;
-        let name = patch.name.as_deref().map(org_name).transpose()?;
+        let name = patch
+            .name
+            .as_deref()
+            .map(|n| display_name("name", n))
+            .transpose()?;
         let suspend = match patch.status.as_deref() {
             None => None,
             Some("active") => Some(false),
@@ -379,38 +383,6 @@ impl App {
             org,
         };
         self.set_organization(&target, None, Some(suspended)).await
-    }
-}
-
-/// The activity of an engine-backed `/v1` request, or its error: a denial is 403
-/// `policy_denied`, any other failure keeps its reason.
-pub(crate) fn engine_outcome(s: crate::engine::Submitted) -> MgmtResult<Activity> {
-    if let Some(e) = s.error {
-        return Err(match e.code {
-            ErrorCode::RequestNotAuthorized => {
-                MgmtError::new("policy_denied", e.detail.unwrap_or(e.message))
-            }
-            _ => e.into(),
-        });
-    }
-    match s.activity.status {
-        ActivityStatus::Failed => {
-            let (reason, message) = s
-                .activity
-                .failure
-                .as_ref()
-                .map(|f| (f.reason.clone(), f.message.clone()))
-                .unwrap_or_default();
-            Err(if reason == ErrorCode::RequestNotAuthorized.as_str() {
-                MgmtError::new("policy_denied", message)
-            } else {
-                MgmtError::new("validation_failed", message)
-            })
-        }
-        ActivityStatus::Rejected => {
-            Err(MgmtError::new("policy_denied", "the activity was rejected"))
-        }
-        _ => Ok(s.activity),
     }
 }
 

@@ -94,11 +94,6 @@ fn limit(message: impl Into<String>) -> MgmtError {
     MgmtError::new("session_limit", message)
 }
 
-fn millis_of(field: &str, t: &str) -> MgmtResult<Millis> {
-    let ts = quorate_policy::Timestamp::parse_rfc3339(t).map_err(|e| invalid(field, e))?;
-    Ok(ts.unix_secs().saturating_mul(1000) + i64::from(ts.subsec_nanos() / 1_000_000))
-}
-
 /// Refuses a revoked or expired session (401).
 pub(crate) fn check_live(s: &WalletSession, now: Millis) -> MgmtResult<()> {
     if s.revoked_at.is_some() {
@@ -301,7 +296,7 @@ impl App {
                 allowed.push(a);
             }
         }
-        let expires_at = millis_of("expires_at", &req.expires_at)?;
+        let expires_at = super::millis_of("expires_at", &req.expires_at)?;
         if expires_at <= now {
             return Err(invalid("expires_at", "must be in the future"));
         }
@@ -331,7 +326,7 @@ impl App {
         let exposed = token.expose();
         let session = WalletSession {
             n: 0,
-            id: format!("ses_{}", quorate_domain::new_id().replace('-', "")),
+            id: quorate_domain::id::prefixed_id("ses"),
             organization_id: org.clone(),
             wallet_id,
             chain_id,

@@ -1,7 +1,9 @@
 //! `/v1` templates: an organization's named JSON documents, listed in full with a key and, once
 //! published, publicly (docs/design/management-api.md §2).
 
-use super::{invalid, BearerPrincipal, MgmtError, MgmtResult, PageOut, PageReq, Target};
+use super::{
+    display_name, invalid, BearerPrincipal, MgmtError, MgmtResult, PageOut, PageReq, Target,
+};
 use crate::App;
 use quorate_store::mgmt::templates::{self as store, Template};
 use quorate_store::StoreError;
@@ -9,19 +11,7 @@ use std::collections::HashMap;
 
 /// Largest `content` of a template: its compact JSON text, in bytes.
 pub const TEMPLATE_CONTENT_MAX: usize = 256 * 1024;
-const NAME_MAX: usize = 256;
 const DESCRIPTION_MAX: usize = 4096;
-
-fn name(n: &str) -> MgmtResult<String> {
-    let n = n.trim();
-    if n.is_empty() || n.chars().count() > NAME_MAX || n.chars().any(char::is_control) {
-        return Err(invalid(
-            "name",
-            format!("must be 1 to {NAME_MAX} printable characters"),
-        ));
-    }
-    Ok(n.to_string())
-}
 
 fn description(d: &str) -> MgmtResult<()> {
     if d.chars().count() > DESCRIPTION_MAX || d.contains('\0') {
@@ -127,7 +117,7 @@ impl App {
         published: bool,
     ) -> MgmtResult<Template> {
         p.org_level()?;
-        let template_name = name(template_name)?;
+        let template_name = display_name("name", template_name)?;
         if let Some(d) = &template_description {
             description(d)?;
         }
@@ -135,7 +125,7 @@ impl App {
         let now = self.clock.now_ms();
         let row = Template {
             n: 0,
-            id: format!("tpl_{}", quorate_domain::new_id().replace('-', "")),
+            id: quorate_domain::id::prefixed_id("tpl"),
             organization_id: t.org.id.clone(),
             name: template_name,
             description: template_description,
@@ -164,7 +154,7 @@ impl App {
         published: Option<bool>,
     ) -> MgmtResult<Template> {
         p.org_level()?;
-        let new_name = new_name.map(name).transpose()?;
+        let new_name = new_name.map(|n| display_name("name", n)).transpose()?;
         if let Some(Some(d)) = &new_description {
             description(d)?;
         }

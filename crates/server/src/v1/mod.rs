@@ -467,7 +467,7 @@ async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> R
         .app
         .v1_record_request(quorate_store::mgmt::audit::ApiRequest {
             n: 0,
-            id: format!("req_{}", quorate_domain::new_id().replace('-', "")),
+            id: quorate_domain::id::prefixed_id("req"),
             request_id: request_id.to_string(),
             organization_id: p.key.organization_id.clone(),
             target_organization_id: target,

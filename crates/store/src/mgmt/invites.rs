@@ -3,7 +3,7 @@
 //! transaction, so the one-pending-invite-per-email index only holds live invites.
 
 use crate::exec::{args, Row};
-use crate::{Db, Result, StoreError};
+use crate::{Db, Result};
 use quorate_domain::Millis;
 
 /// One invite, with its status as of the read (`pending` past expiry reads `expired`).
@@ -159,32 +159,25 @@ pub async fn pending_for_email(
 /// Revokes a pending, unexpired invite; `NotFound` when it is not (any more).
 pub async fn revoke(db: Db<'_>, org: &str, id: &str, now: Millis) -> Result<()> {
     let mut db = db.0;
-    let n = db
-        .run(
+    crate::sql::changed(
+        db.run(
             "UPDATE invites SET status = 'revoked', revoked_at = $1, updated_at = $1 \
              WHERE id = $2 AND organization_id = $3 AND status = 'pending' AND expires_at > $1",
             args![now, id, org],
         )
-        .await?;
-    if n == 0 {
-        return Err(StoreError::NotFound);
-    }
-    Ok(())
+        .await?,
+    )
 }
 
 /// Marks a pending, unexpired invite accepted by `user_id`; `NotFound` when it is not (any
 /// more) pending.
 pub async fn accept(db: Db<'_>, id: &str, user_id: &str, now: Millis) -> Result<()> {
     let mut db = db.0;
-    let n = db
+    crate::sql::changed(db
         .run(
             "UPDATE invites SET status = 'accepted', accepted_user_id = $1, accepted_at = $2, updated_at = $2 \
              WHERE id = $3 AND status = 'pending' AND expires_at > $2",
             args![user_id, now, id],
         )
-        .await?;
-    if n == 0 {
-        return Err(StoreError::NotFound);
-    }
-    Ok(())
+        .await?)
 }

@@ -3,6 +3,7 @@
 
 use crate::exec::{args, Arg};
 use crate::policy::{bearer, BEARER_COLS};
+use crate::sql::changed;
 use crate::{Db, Result, StoreError};
 use quorate_domain::{BearerKeyRecord, Millis};
 
@@ -64,16 +65,13 @@ pub async fn update(db: Db<'_>, k: &BearerKeyRecord) -> Result<()> {
     let mut db = db.0;
     let json =
         |v: &Vec<String>| serde_json::to_string(v).map_err(|e| StoreError::Other(e.to_string()));
-    let n = db
-        .run(
+    changed(
+        db.run(
             "UPDATE bearer_keys SET name = $3, allowed_origins = $4, scopes = $5, updated_at = $6 WHERE organization_id = $1 AND id = $2",
             args![&k.organization_id, &k.id, &k.name, json(&k.allowed_origins)?, json(&k.scopes)?, k.updated_at],
         )
-        .await?;
-    if n == 0 {
-        return Err(StoreError::NotFound);
-    }
-    Ok(())
+        .await?,
+    )
 }
 
 /// Marks a live, unrotated key as replaced: valid until `grace_until`.
@@ -103,16 +101,13 @@ pub async fn mark_rotated(
 /// Sets a key's rate limit (`None`: the deployment default).
 pub async fn set_rate_limit(db: Db<'_>, id: &str, limit: Option<(i64, i64)>) -> Result<()> {
     let mut db = db.0;
-    let n = db
-        .run(
+    changed(
+        db.run(
             "UPDATE bearer_keys SET rate_limit = $2, rate_window_ms = $3 WHERE id = $1",
             args![id, limit.map(|l| l.0), limit.map(|l| l.1)],
         )
-        .await?;
-    if n == 0 {
-        return Err(StoreError::NotFound);
-    }
-    Ok(())
+        .await?,
+    )
 }
 
 /// Advances keys' `last_used_at` (never backwards: several nodes may flush out of order).

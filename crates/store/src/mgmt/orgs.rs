@@ -1,16 +1,8 @@
 //! Organizations' `/v1` columns (slug, status, operator user, default wallet).
 
 use crate::exec::args;
-use crate::{Db, Result, StoreError};
+use crate::{Db, Result};
 use quorate_domain::Millis;
-
-fn one(n: u64) -> Result<()> {
-    if n == 0 {
-        Err(StoreError::NotFound)
-    } else {
-        Ok(())
-    }
-}
 
 /// Marks a sub-organization as created through `/v1`: its slug (unique: `Conflict` when
 /// taken) and the user its parent's keys act as.
@@ -21,7 +13,7 @@ pub async fn set_created_via_v1(
     operator_user_id: &str,
 ) -> Result<()> {
     let mut db = db.0;
-    one(db
+    crate::sql::changed(db
         .run(
             "UPDATE organizations SET slug = $2, operator_user_id = $3 WHERE id = $1 AND deleted_at IS NULL",
             args![org, slug, operator_user_id],
@@ -40,7 +32,7 @@ pub async fn slug_taken(db: Db<'_>, slug: &str) -> Result<bool> {
 
 pub async fn set_name(db: Db<'_>, org: &str, name: &str, at: Millis) -> Result<()> {
     let mut db = db.0;
-    one(db
+    crate::sql::changed(db
         .run(
             "UPDATE organizations SET name = $2, updated_at = $3 WHERE id = $1 AND deleted_at IS NULL",
             args![org, name, at],
@@ -51,7 +43,7 @@ pub async fn set_name(db: Db<'_>, org: &str, name: &str, at: Millis) -> Result<(
 pub async fn set_suspended(db: Db<'_>, org: &str, suspended: bool, at: Millis) -> Result<()> {
     let mut db = db.0;
     let status = if suspended { "suspended" } else { "active" };
-    one(db
+    crate::sql::changed(db
         .run(
             "UPDATE organizations SET status = $2, updated_at = $3 WHERE id = $1 AND deleted_at IS NULL",
             args![org, status, at],
@@ -61,12 +53,13 @@ pub async fn set_suspended(db: Db<'_>, org: &str, suspended: bool, at: Millis) -
 
 pub async fn set_default_wallet(db: Db<'_>, org: &str, wallet_id: Option<&str>) -> Result<()> {
     let mut db = db.0;
-    one(db
-        .run(
+    crate::sql::changed(
+        db.run(
             "UPDATE organizations SET default_wallet_id = $2 WHERE id = $1 AND deleted_at IS NULL",
             args![org, wallet_id.map(str::to_string)],
         )
-        .await?)
+        .await?,
+    )
 }
 
 /// Live sub-organizations of `parent` after row `after_n`, oldest first: `(n, id)`, at most

@@ -162,15 +162,10 @@ pub async fn set_spent(
     tx_count: i64,
 ) -> Result<()> {
     let mut db = db.0;
-    let n = db
+    crate::sql::changed(db
         .run(
             "UPDATE wallet_sessions SET spent_amount = $3, tx_count = $4 WHERE organization_id = $1 AND id = $2",
             args![org, id, spent_amount, tx_count],
         )
-        .await?;
-    if n == 0 {
-        Err(StoreError::NotFound)
-    } else {
-        Ok(())
-    }
+        .await?)
 }

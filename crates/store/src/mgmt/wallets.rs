@@ -90,17 +90,12 @@ pub async fn count_active(db: Db<'_>, org: &str) -> Result<i64> {
 /// Archives a live wallet (its key material and Turnkey face are untouched).
 pub async fn archive(db: Db<'_>, org: &str, id: &str, at: Millis) -> Result<()> {
     let mut db = db.0;
-    let n = db
+    crate::sql::changed(db
         .run(
             "UPDATE wallets SET archived_at = $3 WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL AND archived_at IS NULL",
             args![org, id, at],
         )
-        .await?;
-    if n == 0 {
-        Err(StoreError::NotFound)
-    } else {
-        Ok(())
-    }
+        .await?)
 }
 
 /// The organization's default wallet id, read now (not from a cached organization).
@@ -257,7 +252,7 @@ pub async fn find_withdrawal(
 /// Records a withdrawal's progress: status, signed transaction and hash, error.
 pub async fn update_withdrawal(db: Db<'_>, w: &Withdrawal) -> Result<()> {
     let mut db = db.0;
-    let n = db
+    crate::sql::changed(db
         .run(
             "UPDATE withdrawals SET status = $3, signed_tx = $4, tx_hash = $5, error = $6, updated_at = $7 WHERE organization_id = $1 AND id = $2",
             args![
@@ -270,10 +265,5 @@ pub async fn update_withdrawal(db: Db<'_>, w: &Withdrawal) -> Result<()> {
                 w.updated_at,
             ],
         )
-        .await?;
-    if n == 0 {
-        Err(StoreError::NotFound)
-    } else {
-        Ok(())
-    }
+        .await?)
 }

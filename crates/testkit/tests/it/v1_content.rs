@@ -622,7 +622,7 @@ async fn auto_swap_owner_only(backend: Backend) {
     let bob = create_user_with_key(&s.root_client(), &org, "bob", &p256()).await;
     let secret = quorate_crypto::bearer::generate("sk", true).unwrap();
     let record = quorate_domain::BearerKeyRecord {
-        id: format!("key_{}", quorate_domain::new_id().replace('-', "")),
+        id: quorate_domain::id::prefixed_id("key"),
         organization_id: org.clone(),
         key_type: "secret".into(),
         environment: "live".into(),

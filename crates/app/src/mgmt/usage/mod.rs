@@ -733,7 +733,7 @@ impl App {
         }
         let org = t.org.id.as_str();
         let top_up = store::TopUp {
-            id: format!("top_{}", quorate_domain::new_id().replace('-', "")),
+            id: quorate_domain::id::prefixed_id("top"),
             organization_id: org.to_string(),
             reference: req.reference,
             cu: req.cu,

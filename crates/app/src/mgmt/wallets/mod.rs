@@ -4,12 +4,12 @@
 
 mod withdraw;
 
+use super::outcome::{activity_error, submit_error};
 use super::{invalid, rfc3339, Access, BearerPrincipal, MgmtError, MgmtResult, PageOut, PageReq};
 use crate::engine::{v1_fingerprint, InternalSubmit, PostExec};
 use crate::App;
 use quorate_crypto::tx::eth::U256;
 use quorate_domain::{Activity, ActivityStatus};
-use quorate_proto::ErrorCode;
 use quorate_store::mgmt::wallets::{self as store, AccountRow, WalletRow};
 use quorate_store::StoreTx;
 use serde_json::{json, Value};
@@ -266,43 +266,6 @@ impl PostExec for FirstIsDefault<'_> {
     }
 }
 
-/// The error a failed or denied engine activity answers with.
-pub(crate) fn activity_error(activity: &Activity, e: Option<&crate::AppError>) -> MgmtError {
-    if activity.status == ActivityStatus::Rejected {
-        return MgmtError::new(
-            "policy_denied",
-            "the organization's approvers rejected this activity",
-        );
-    }
-    let reason = activity.failure.as_ref().map(|f| f.reason.as_str());
-    let message = e
-        .map(|e| match &e.detail {
-            Some(d) => format!("{}: {d}", e.message),
-            None => e.message.clone(),
-        })
-        .or_else(|| activity.failure.as_ref().map(|f| f.message.clone()))
-        .unwrap_or_else(|| "the activity failed".to_string());
-    match reason {
-        Some(r) if r == ErrorCode::RequestNotAuthorized.as_str() => {
-            MgmtError::new("policy_denied", message)
-        }
-        Some(r) if r == ErrorCode::Conflict.as_str() => MgmtError::new("name_taken", message),
-        _ => MgmtError::new("activity_failed", message),
-    }
-}
-
-/// An engine error of an internal submission as a `/v1` error.
-pub(crate) fn submit_error(e: crate::AppError) -> MgmtError {
-    match e.code {
-        ErrorCode::ApiKeyDeleted | ErrorCode::ApiKeyExpired => {
-            MgmtError::new("api_key_revoked", e.message)
-        }
-        ErrorCode::RequestNotAuthorized => MgmtError::new("policy_denied", e.message),
-        ErrorCode::Unavailable => MgmtError::new("vault_locked", e.message),
-        _ => e.into(),
-    }
-}
-
 impl App {
     async fn wallet_views(&self, org: &str, rows: Vec<WalletRow>) -> MgmtResult<Vec<WalletView>> {
         let mut r = self.store.reader().await?;
@@ -378,10 +341,7 @@ impl App {
     ) -> MgmtResult<WalletCreated> {
         p.org_level()?;
         let t = self.v1_reach(p, org_id, Access::Write).await?;
-        let name = req.name.trim();
-        if name.is_empty() || name.chars().count() > 256 || name.chars().any(char::is_control) {
-            return Err(invalid("name", "must be 1 to 256 printable characters"));
-        }
+        let name = super::display_name("name", &req.name)?;
         if let Some(n) = req.mnemonic_length {
             if ![12, 15, 18, 21, 24].contains(&n) {
                 return Err(invalid("mnemonic_length", "must be 12, 15, 18, 21 or 24"));

@@ -5,9 +5,10 @@
 //! broadcast it. Idempotent per (organization, idempotency key): a replay answers the same
 //! withdrawal (re-broadcasting the same signed transaction), never signs twice.
 
-use super::{activity_error, address, amount, archived, asset, idempotency_key, submit_error};
+use super::{address, amount, archived, asset, idempotency_key};
 use super::{ChainRpc, FeeQuote, TxCall};
 use crate::engine::{v1_fingerprint, InternalSubmit, PostExec};
+use crate::mgmt::outcome::{activity_error, submit_error};
 use crate::mgmt::sessions::{check_spend, Spend};
 use crate::mgmt::{invalid, rfc3339, Access, Actor, BearerPrincipal, MgmtError, MgmtResult};
 use crate::App;
@@ -346,7 +347,7 @@ impl App {
         };
 
         let row = Withdrawal {
-            id: format!("wd_{}", quorate_domain::new_id().replace('-', "")),
+            id: quorate_domain::id::prefixed_id("wd"),
             organization_id: org.clone(),
             wallet_id: wallet_id.to_string(),
             idempotency_key: req.idempotency_key.clone(),
